@@ -1,0 +1,75 @@
+"""Start moto server for the dropbuild test bed.
+
+moto's EKS DescribeCluster invents an endpoint and CA. The bed needs the EKS
+code path to reach its real kube-apiserver, so this launcher wraps moto's
+Cluster model: a cluster whose name is listed in --cluster describes with the
+bed's endpoint and CA. The cluster is created at start-up (and re-created if a
+test resets moto), so `aws eks describe-cluster --name <bed cluster>` works
+from the first request.
+"""
+
+import argparse
+import base64
+import signal
+import sys
+import threading
+
+import boto3
+from moto.eks import models as eks_models
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+
+def patch_clusters(name: str, endpoint: str, ca_pem: bytes) -> None:
+    original_init = eks_models.Cluster.__init__
+    ca_data = base64.b64encode(ca_pem).decode("ascii")
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original_init(self, *args, **kwargs)
+        if self.name == name:
+            self.endpoint = endpoint
+            self.certificate_authority = {"data": ca_data}
+
+    eks_models.Cluster.__init__ = init  # type: ignore[method-assign]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--cluster", required=True)
+    parser.add_argument("--cluster-endpoint", required=True)
+    parser.add_argument("--cluster-ca-file", required=True)
+    parser.add_argument("--kubernetes-version", required=True)
+    args = parser.parse_args()
+
+    with open(args.cluster_ca_file, "rb") as handle:
+        patch_clusters(args.cluster, args.cluster_endpoint, handle.read())
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+
+    eks = boto3.client(
+        "eks",
+        endpoint_url=f"http://127.0.0.1:{args.port}",
+        region_name=args.region,
+        aws_access_key_id="bed",
+        aws_secret_access_key="bed",
+    )
+    eks.create_cluster(
+        name=args.cluster,
+        version=args.kubernetes_version,
+        roleArn="arn:aws:iam::123456789012:role/dropbuild-bed-cluster",
+        resourcesVpcConfig={"subnetIds": []},
+    )
+    print(f"moto ready on 127.0.0.1:{args.port}", flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+import { existsSync, readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { DaemonRecord } from "./processes.js";
+
+/** What `bed:up` prints, and what tests read to reach the bed. */
+export interface BedInfo {
+  stateDir: string;
+  aws: {
+    endpoint: string;
+    region: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+  };
+  cluster: {
+    name: string;
+    endpoint: string;
+    caFile: string;
+    kubernetesVersion: string;
+  };
+  kubeconfigs: {
+    /** system:masters client certificate. */
+    admin: string;
+    /** EKS-style exec token for the functions' IAM role. */
+    functions: string;
+  };
+  identities: Record<string, { arn: string; accessKeyId: string; secretAccessKey: string }>;
+  /** IAM credentials and access entries the token webhook honours; tests may rewrite it. */
+  iamFile: string;
+  kubectl: string;
+  nodes: string[];
+  logs: Record<string, string>;
+}
+
+export interface BedState {
+  daemons: DaemonRecord[];
+  info?: BedInfo;
+}
+
+export const stateFile = (stateDir: string) => join(stateDir, "state.json");
+
+export function readState(stateDir: string): BedState | undefined {
+  const file = stateFile(stateDir);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, "utf8")) as BedState;
+}
+
+export async function writeState(stateDir: string, state: BedState): Promise<void> {
+  await writeFile(stateFile(stateDir), JSON.stringify(state, null, 2));
+}

@@ -1,0 +1,70 @@
+import type { Readable } from "node:stream";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+  type S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
+
+export interface ObjectRef {
+  bucket: string;
+  key: string;
+  versionId?: string;
+  /** Without a version id, reads are conditional on this etag, so a replaced object is not built by mistake. */
+  etag?: string;
+}
+
+export interface ObjectHead {
+  size: number;
+  etag?: string;
+  versionId?: string;
+  /** User metadata, names lowercased, without the x-amz-meta- prefix. */
+  metadata: Record<string, string>;
+}
+
+/** Reads uploaded contexts. */
+export interface ContextObjects {
+  /** undefined when the object (or that version) no longer exists. */
+  head(ref: ObjectRef): Promise<ObjectHead | undefined>;
+  open(ref: ObjectRef): Promise<Readable>;
+}
+
+const versionOf = (ref: ObjectRef) => (ref.versionId && ref.versionId !== "null" ? ref.versionId : undefined);
+const conditionOf = (ref: ObjectRef) => (!versionOf(ref) && ref.etag ? `"${ref.etag.replaceAll('"', "")}"` : undefined);
+
+export class S3ContextObjects implements ContextObjects {
+  constructor(private readonly s3: S3Client) {}
+
+  async head(ref: ObjectRef): Promise<ObjectHead | undefined> {
+    try {
+      const head = await this.s3.send(
+        new HeadObjectCommand({
+          Bucket: ref.bucket,
+          Key: ref.key,
+          VersionId: versionOf(ref),
+          IfMatch: conditionOf(ref),
+        }),
+      );
+      return {
+        size: head.ContentLength ?? 0,
+        etag: head.ETag?.replaceAll('"', ""),
+        versionId: head.VersionId,
+        metadata: Object.fromEntries(Object.entries(head.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+      };
+    } catch (error: unknown) {
+      if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
+      const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+      if (status === 404 || status === 412) return undefined;
+      throw error;
+    }
+  }
+
+  async open(ref: ObjectRef): Promise<Readable> {
+    const object = await this.s3.send(
+      new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: versionOf(ref) }),
+    );
+    return object.Body as Readable;
+  }
+}

@@ -1,0 +1,104 @@
+import type { SourceObject } from "./identity.js";
+import type { BuildSpec } from "./spec.js";
+
+export const BUILD_STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"] as const;
+export type BuildStatus = (typeof BUILD_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly BuildStatus[] = ["SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"];
+export type BuildTrigger = "upload" | "nightly" | "event" | "manual";
+
+/**
+ * Where a status sits in the only direction a build moves. Writes are
+ * conditional on the stored rank being lower, so a late or repeated write can
+ * never move a finished build back.
+ */
+export const STATUS_RANK: Record<BuildStatus, number> = {
+  QUEUED: 0,
+  RUNNING: 1,
+  SUCCEEDED: 2,
+  FAILED: 2,
+  REJECTED: 2,
+  CANCELLED: 2,
+};
+
+export interface BuildRecord {
+  id: string;
+  status: BuildStatus;
+  /** STATUS_RANK of status, stored so conditions can compare it. */
+  statusRank: number;
+  repository: string;
+  tag: string;
+  destinations: string[];
+  source: SourceObject & { size?: number };
+  trigger: BuildTrigger;
+  namespace: string;
+  jobName?: string;
+  dockerfile?: string;
+  buildArgs?: Record<string, string>;
+  target?: string;
+  submittedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationSeconds?: number;
+  attempts: number;
+  reason?: string;
+  digest?: string;
+  logLocation?: string;
+  /** Epoch seconds; DynamoDB's TTL deletes the record after the retention period. */
+  expiresAt: number;
+}
+
+export interface RecordContext {
+  id: string;
+  source: SourceObject & { size?: number };
+  trigger: BuildTrigger;
+  namespace: string;
+  now: Date;
+  retentionDays: number;
+}
+
+function base(ctx: RecordContext) {
+  return {
+    id: ctx.id,
+    source: ctx.source,
+    trigger: ctx.trigger,
+    namespace: ctx.namespace,
+    submittedAt: ctx.now.toISOString(),
+    attempts: 0,
+    expiresAt: Math.floor(ctx.now.getTime() / 1000) + ctx.retentionDays * 86_400,
+  };
+}
+
+export function queuedRecord(ctx: RecordContext, spec: BuildSpec, jobName: string): BuildRecord {
+  return {
+    ...base(ctx),
+    status: "QUEUED",
+    statusRank: STATUS_RANK.QUEUED,
+    repository: spec.repository,
+    tag: spec.tag,
+    destinations: spec.destinations,
+    jobName,
+    dockerfile: spec.dockerfile,
+    buildArgs: spec.buildArgs,
+    target: spec.target,
+  };
+}
+
+/** A rejected upload still gets a record, so nothing is dropped without a trace. */
+export function rejectedRecord(
+  ctx: RecordContext,
+  reason: string,
+  names: { repository?: string; tag?: string },
+): BuildRecord {
+  return {
+    ...base(ctx),
+    status: "REJECTED",
+    statusRank: STATUS_RANK.REJECTED,
+    // The repository index needs a value; keys outside the convention are grouped under "-".
+    repository: names.repository ?? "-",
+    tag: names.tag ?? "-",
+    destinations: [],
+    reason,
+    finishedAt: ctx.now.toISOString(),
+    durationSeconds: 0,
+  };
+}

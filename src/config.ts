@@ -1,0 +1,101 @@
+import { z } from "zod";
+
+/**
+ * Configuration, read from the environment once at start-up and validated.
+ * This is the only module that reads `process.env`. A missing or bad value is
+ * an error that names the variable.
+ */
+const int = (min: number) => z.coerce.number().int().min(min);
+const quantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, "a Kubernetes quantity such as 500m or 2Gi");
+const bool = z.enum(["true", "false"]).transform((v) => v === "true");
+
+const Env = z
+  .object({
+    AWS_REGION: z.string().min(1),
+    AWS_ENDPOINT_URL: z.url().optional(),
+    BUILDS_TABLE: z.string().min(1),
+    CLUSTER_NAME: z.string().min(1).optional(),
+    KUBECONFIG_PATH: z.string().min(1).optional(),
+    BUILD_NAMESPACE: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+      .default("dropbuild"),
+    REGISTRY: z
+      .string()
+      .regex(/^[a-zA-Z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/, "a registry host with optional port and path"),
+    KANIKO_IMAGE: z.string().min(1).default("ghcr.io/osscontainertools/kaniko:v1.27.6"),
+    STAGING_IMAGE: z.string().min(1).default("public.ecr.aws/aws-cli/aws-cli:2.36.15"),
+    UNPACK_IMAGE: z.string().min(1).default("public.ecr.aws/docker/library/busybox:1.37"),
+    BUILDER_SERVICE_ACCOUNT: z.string().min(1).default("dropbuild-builder"),
+    WORKSPACE_PVC: z.string().min(1).default("dropbuild-workspace"),
+    REGISTRY_SECRET: z.string().min(1).optional(),
+    KANIKO_CACHE_REPO: z.string().min(1).optional(),
+    BUILD_BACKOFF_LIMIT: int(0).default(3),
+    BUILD_DEADLINE_SECONDS: int(60).default(3600),
+    BUILD_TTL_SECONDS: int(60).default(86_400),
+    BUILD_CPU_REQUEST: quantity.default("1"),
+    BUILD_MEMORY_REQUEST: quantity.default("2Gi"),
+    BUILD_CPU_LIMIT: quantity.default("2"),
+    BUILD_MEMORY_LIMIT: quantity.default("4Gi"),
+    CONTEXT_MAX_BYTES: int(1).default(2 * 1024 ** 3),
+    CONTEXT_MAX_ENTRIES: int(1).default(100_000),
+    RECORD_RETENTION_DAYS: int(1).default(90),
+    DEFAULT_DOCKERFILE: z.string().min(1).default("Dockerfile"),
+    SIMULATED_BUILDS: bool.default(false),
+  })
+  .refine((env) => env.CLUSTER_NAME || env.KUBECONFIG_PATH, {
+    message: "set CLUSTER_NAME (EKS, authenticated with the function's IAM role) or KUBECONFIG_PATH",
+    path: ["CLUSTER_NAME"],
+  });
+
+export type Config = ReturnType<typeof toConfig>;
+
+function toConfig(env: z.infer<typeof Env>) {
+  return {
+    region: env.AWS_REGION,
+    awsEndpoint: env.AWS_ENDPOINT_URL,
+    buildsTable: env.BUILDS_TABLE,
+    cluster: env.KUBECONFIG_PATH
+      ? ({ kind: "kubeconfig", path: env.KUBECONFIG_PATH } as const)
+      : ({ kind: "eks", name: env.CLUSTER_NAME ?? "" } as const),
+    namespace: env.BUILD_NAMESPACE,
+    registry: env.REGISTRY.replace(/\/+$/, ""),
+    images: { kaniko: env.KANIKO_IMAGE, staging: env.STAGING_IMAGE, unpack: env.UNPACK_IMAGE },
+    builderServiceAccount: env.BUILDER_SERVICE_ACCOUNT,
+    workspaceClaim: env.WORKSPACE_PVC,
+    registrySecret: env.REGISTRY_SECRET,
+    cacheRepo: env.KANIKO_CACHE_REPO,
+    backoffLimit: env.BUILD_BACKOFF_LIMIT,
+    deadlineSeconds: env.BUILD_DEADLINE_SECONDS,
+    ttlSecondsAfterFinished: env.BUILD_TTL_SECONDS,
+    resources: {
+      requests: { cpu: env.BUILD_CPU_REQUEST, memory: env.BUILD_MEMORY_REQUEST },
+      limits: { cpu: env.BUILD_CPU_LIMIT, memory: env.BUILD_MEMORY_LIMIT },
+    },
+    contextLimits: { maxBytes: env.CONTEXT_MAX_BYTES, maxEntries: env.CONTEXT_MAX_ENTRIES },
+    retentionDays: env.RECORD_RETENTION_DAYS,
+    defaultDockerfile: env.DEFAULT_DOCKERFILE,
+    /** On the local bed: mark Jobs so kwok simulates the build (no container runtime there). */
+    simulatedBuilds: env.SIMULATED_BUILDS,
+  };
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parse and validate configuration; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = Env.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "configuration");
+      const value = env[name];
+      return value === undefined
+        ? `${name} is required (${issue.message})`
+        : `${name}: ${issue.message} (got "${value}")`;
+    });
+    throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+  }
+  return toConfig(result.data);
+}

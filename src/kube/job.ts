@@ -1,0 +1,213 @@
+import type { V1Container, V1Job, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { SourceObject } from "../build/identity.js";
+import type { BuildSpec } from "../build/spec.js";
+
+/** Label and annotation names dropbuild puts on its Jobs. */
+export const LABELS = {
+  buildId: "dropbuild.dev/build-id",
+  repository: "dropbuild.dev/repository",
+  managedBy: "app.kubernetes.io/managed-by",
+} as const;
+export const ANNOTATIONS = {
+  repository: "dropbuild.dev/repository",
+  tag: "dropbuild.dev/tag",
+  destinations: "dropbuild.dev/destinations",
+  bucket: "dropbuild.dev/source-bucket",
+  key: "dropbuild.dev/source-key",
+  version: "dropbuild.dev/source-version",
+  etag: "dropbuild.dev/source-etag",
+} as const;
+/** Holds a finished Job until the reconciler has recorded its outcome (TTL cleanup waits for it). */
+export const RECORD_FINALIZER = "dropbuild.dev/record";
+export const KANIKO_CONTAINER = "kaniko";
+const WORKSPACE_MOUNT = "/workspace";
+
+export interface JobSettings {
+  namespace: string;
+  images: { kaniko: string; staging: string; unpack: string };
+  builderServiceAccount: string;
+  workspaceClaim: string;
+  registrySecret?: string;
+  cacheRepo?: string;
+  backoffLimit: number;
+  deadlineSeconds: number;
+  ttlSecondsAfterFinished: number;
+  resources: { requests: Record<string, string>; limits: Record<string, string> };
+  region: string;
+  /** Passed to the staging container so it reads from the same S3 endpoint (LocalStack, emulators). */
+  awsEndpoint?: string;
+  /** Local bed only: label the pod so kwok simulates the build. */
+  simulatedBuilds?: boolean;
+}
+
+export interface JobRequest {
+  buildId: string;
+  jobName: string;
+  spec: BuildSpec;
+  source: SourceObject;
+  /** Create the Job suspended (queued behind the concurrency cap). */
+  suspend?: boolean;
+}
+
+/** Label values allow [A-Za-z0-9._-], at most 63 characters, alphanumeric at both ends. */
+export function labelValue(value: string): string {
+  return value
+    .replaceAll("/", ".")
+    .replace(/[^A-Za-z0-9._-]/g, "-")
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
+}
+
+const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * The batch/v1 Job that builds one context:
+ *
+ *   init "fetch-context"  aws s3api get-object → <workspace>/builds/<id>/context.tar[.gz]  (EFS, any AZ)
+ *   init "unpack-context" tar -x into <workspace>/builds/<id>/context
+ *   "kaniko"              builds from dir://…/context, pushes every destination, and
+ *                         writes the digest to /dev/termination-log for the reconciler
+ *
+ * Nothing runs privileged; the pod passes Pod Security "baseline".
+ */
+export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
+  const { buildId, spec, source } = request;
+  const buildDir = `${WORKSPACE_MOUNT}/builds/${buildId}`;
+  const archive = `${buildDir}/context.${source.key.endsWith(".tar") ? "tar" : "tar.gz"}`;
+  const contextDir = `${buildDir}/context`;
+  const labels = {
+    [LABELS.buildId]: buildId,
+    [LABELS.repository]: labelValue(spec.repository),
+    [LABELS.managedBy]: "dropbuild",
+  };
+  const annotations: Record<string, string> = {
+    [ANNOTATIONS.repository]: spec.repository,
+    [ANNOTATIONS.tag]: spec.tag,
+    [ANNOTATIONS.destinations]: spec.destinations.join(","),
+    [ANNOTATIONS.bucket]: source.bucket,
+    [ANNOTATIONS.key]: source.key,
+  };
+  if (source.versionId) annotations[ANNOTATIONS.version] = source.versionId;
+  if (source.etag) annotations[ANNOTATIONS.etag] = source.etag.replaceAll('"', "");
+
+  const workspaceMount: V1VolumeMount = { name: "workspace", mountPath: WORKSPACE_MOUNT };
+  const volumes: V1Volume[] = [{ name: "workspace", persistentVolumeClaim: { claimName: settings.workspaceClaim } }];
+  const kanikoMounts: V1VolumeMount[] = [workspaceMount];
+  if (settings.registrySecret) {
+    volumes.push({
+      name: "registry-auth",
+      secret: { secretName: settings.registrySecret, items: [{ key: ".dockerconfigjson", path: "config.json" }] },
+    });
+    kanikoMounts.push({ name: "registry-auth", mountPath: "/kaniko/.docker", readOnly: true });
+  }
+
+  const podLabels: Record<string, string> = { ...labels };
+  const podAnnotations: Record<string, string> = {};
+  if (settings.simulatedBuilds) {
+    Object.assign(podLabels, { "bed.dropbuild.dev/simulated": "true" });
+    // Lets a demo or test ask the simulator to fail this build (build-arg DROPBUILD_SIMULATE_FAILURE).
+    if (spec.buildArgs.DROPBUILD_SIMULATE_FAILURE) {
+      podLabels["bed.dropbuild.dev/outcome"] = "fail";
+      podAnnotations["bed.dropbuild.dev/message"] = spec.buildArgs.DROPBUILD_SIMULATE_FAILURE;
+    }
+  }
+
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: {
+      name: request.jobName,
+      namespace: settings.namespace,
+      labels,
+      annotations,
+      finalizers: [RECORD_FINALIZER],
+    },
+    spec: {
+      suspend: request.suspend ?? false,
+      backoffLimit: settings.backoffLimit,
+      activeDeadlineSeconds: settings.deadlineSeconds,
+      ttlSecondsAfterFinished: settings.ttlSecondsAfterFinished,
+      template: {
+        metadata: { labels: podLabels, annotations: podAnnotations },
+        spec: {
+          restartPolicy: "Never",
+          serviceAccountName: settings.builderServiceAccount,
+          automountServiceAccountToken: false,
+          securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+          initContainers: [
+            fetchContainer(source, archive, buildDir, settings, workspaceMount),
+            unpackContainer(archive, contextDir, settings, workspaceMount),
+          ],
+          containers: [kanikoContainer(spec, contextDir, settings, kanikoMounts)],
+          volumes,
+        },
+      },
+    },
+  };
+}
+
+function fetchContainer(
+  source: SourceObject,
+  archive: string,
+  buildDir: string,
+  settings: JobSettings,
+  mount: V1VolumeMount,
+): V1Container {
+  const version =
+    source.versionId && source.versionId !== "null" ? ` --version-id ${shellQuote(source.versionId)}` : "";
+  const env = [{ name: "AWS_REGION", value: settings.region }];
+  if (settings.awsEndpoint) env.push({ name: "AWS_ENDPOINT_URL", value: settings.awsEndpoint });
+  return {
+    name: "fetch-context",
+    image: settings.images.staging,
+    command: ["/bin/sh", "-c"],
+    args: [
+      `set -eu; rm -rf ${buildDir}; mkdir -p ${buildDir}; aws s3api get-object --bucket ${shellQuote(source.bucket)} --key ${shellQuote(source.key)}${version} ${archive} >/dev/null`,
+    ],
+    env,
+    volumeMounts: [mount],
+    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+  };
+}
+
+function unpackContainer(
+  archive: string,
+  contextDir: string,
+  settings: JobSettings,
+  mount: V1VolumeMount,
+): V1Container {
+  const gzip = archive.endsWith(".gz") ? "z" : "";
+  return {
+    name: "unpack-context",
+    image: settings.images.unpack,
+    command: ["/bin/sh", "-c"],
+    args: [`set -eu; mkdir -p ${contextDir}; tar -x${gzip}f ${archive} -C ${contextDir}; rm -f ${archive}`],
+    volumeMounts: [mount],
+    resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+  };
+}
+
+function kanikoContainer(
+  spec: BuildSpec,
+  contextDir: string,
+  settings: JobSettings,
+  mounts: V1VolumeMount[],
+): V1Container {
+  const args = [`--context=dir://${contextDir}`, `--dockerfile=${contextDir}/${spec.dockerfile}`];
+  for (const destination of spec.destinations) args.push(`--destination=${destination}`);
+  args.push("--digest-file=/dev/termination-log");
+  for (const [name, value] of Object.entries(spec.buildArgs)) {
+    if (name !== "DROPBUILD_SIMULATE_FAILURE") args.push(`--build-arg=${name}=${value}`);
+  }
+  if (spec.target) args.push(`--target=${spec.target}`);
+  if (settings.cacheRepo) args.push("--cache=true", `--cache-repo=${settings.cacheRepo}`);
+  return {
+    name: KANIKO_CONTAINER,
+    image: settings.images.kaniko,
+    args,
+    volumeMounts: mounts,
+    resources: settings.resources,
+    // On failure the last log lines become the termination message, so the reason reaches the record.
+    terminationMessagePolicy: "FallbackToLogsOnError",
+  };
+}

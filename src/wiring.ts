@@ -1,0 +1,78 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EKSClient } from "@aws-sdk/client-eks";
+import { S3Client } from "@aws-sdk/client-s3";
+import { defaultProvider } from "@aws-sdk/credential-provider-node";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { AwsCredentialIdentity } from "@smithy/types";
+import { S3ContextObjects } from "./aws/context-objects.js";
+import type { Config } from "./config.js";
+import { type ClusterConnector, eksConnector, kubeconfigConnector } from "./kube/connect.js";
+import type { JobSettings } from "./kube/job.js";
+import { BuildStore } from "./store/builds.js";
+import type { SubmitSettings } from "./trigger/submit-upload.js";
+
+/**
+ * Settings every AWS client shares: region, the emulator's endpoint when one
+ * is configured, and explicit credentials only where a caller (the local
+ * runtime, tests) hands some in; otherwise the default chain (Lambda's role).
+ */
+export function awsClientSettings(config: Config, credentials?: AwsCredentialIdentity) {
+  return {
+    region: config.region,
+    ...(config.awsEndpoint ? { endpoint: config.awsEndpoint } : {}),
+    ...(credentials ? { credentials } : {}),
+  };
+}
+
+export function makeS3(config: Config, credentials?: AwsCredentialIdentity): S3Client {
+  // Emulators answer on an IP and port, where virtual-hosted bucket names cannot resolve.
+  return new S3Client({ ...awsClientSettings(config, credentials), forcePathStyle: Boolean(config.awsEndpoint) });
+}
+
+export function makeBuildStore(config: Config, credentials?: AwsCredentialIdentity): BuildStore {
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(awsClientSettings(config, credentials)), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return new BuildStore(doc, config.buildsTable);
+}
+
+export function makeConnector(config: Config, credentials?: AwsCredentialIdentity): ClusterConnector {
+  if (config.cluster.kind === "kubeconfig") return kubeconfigConnector(config.cluster.path);
+  return eksConnector({
+    eks: new EKSClient(awsClientSettings(config, credentials)),
+    clusterName: config.cluster.name,
+    region: config.region,
+    credentials: credentials ? async () => credentials : defaultProvider(),
+    stsEndpoint: config.awsEndpoint,
+  });
+}
+
+export function jobSettings(config: Config): JobSettings {
+  return {
+    namespace: config.namespace,
+    images: config.images,
+    builderServiceAccount: config.builderServiceAccount,
+    workspaceClaim: config.workspaceClaim,
+    registrySecret: config.registrySecret,
+    cacheRepo: config.cacheRepo,
+    backoffLimit: config.backoffLimit,
+    deadlineSeconds: config.deadlineSeconds,
+    ttlSecondsAfterFinished: config.ttlSecondsAfterFinished,
+    resources: config.resources,
+    region: config.region,
+    awsEndpoint: config.awsEndpoint,
+    simulatedBuilds: config.simulatedBuilds,
+  };
+}
+
+export function submitSettings(config: Config): SubmitSettings {
+  return {
+    registry: config.registry,
+    defaultDockerfile: config.defaultDockerfile,
+    contextLimits: config.contextLimits,
+    retentionDays: config.retentionDays,
+    job: jobSettings(config),
+  };
+}
+
+export { S3ContextObjects };

@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import { type JobSettings, labelValue, renderJob } from "../../../src/kube/job.js";
+
+const settings: JobSettings = {
+  namespace: "dropbuild",
+  images: {
+    kaniko: "ghcr.io/osscontainertools/kaniko:v1.27.6",
+    staging: "public.ecr.aws/aws-cli/aws-cli:2.36.15",
+    unpack: "public.ecr.aws/docker/library/busybox:1.37",
+  },
+  builderServiceAccount: "dropbuild-builder",
+  workspaceClaim: "dropbuild-workspace",
+  backoffLimit: 3,
+  deadlineSeconds: 3600,
+  ttlSecondsAfterFinished: 86400,
+  resources: { requests: { cpu: "1", memory: "2Gi" }, limits: { cpu: "2", memory: "4Gi" } },
+  region: "eu-west-1",
+};
+const request = {
+  buildId: "0123456789abcdef",
+  jobName: "dropbuild-0123456789abcdef",
+  source: {
+    bucket: "ctx-bucket",
+    key: "contexts/team/api/v2.tar.gz",
+    versionId: "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY",
+    etag: '"9b2cf535f27731c974343645a3985328"',
+  },
+  spec: {
+    repository: "team/api",
+    tag: "v2",
+    tags: ["v2", "latest"],
+    destinations: ["reg.example.com/team/api:v2", "reg.example.com/team/api:latest"],
+    dockerfile: "build/Dockerfile",
+    buildArgs: { VERSION: "2.0" },
+    target: "runtime",
+  },
+};
+
+describe("renderJob", () => {
+  const job = renderJob(request, settings);
+  const pod = job.spec?.template.spec;
+  const kaniko = pod?.containers[0];
+
+  it("matches the reviewed Job", () => {
+    expect(job).toMatchSnapshot();
+  });
+
+  it("names the Job after the build and labels it with the build id and repository", () => {
+    expect(job.metadata?.name).toBe("dropbuild-0123456789abcdef");
+    expect(job.metadata?.labels).toMatchObject({
+      "dropbuild.dev/build-id": "0123456789abcdef",
+      "dropbuild.dev/repository": "team.api",
+    });
+    expect(job.spec?.template.metadata?.labels?.["dropbuild.dev/build-id"]).toBe("0123456789abcdef");
+  });
+
+  it("annotates the source object and holds the record finalizer", () => {
+    expect(job.metadata?.annotations).toMatchObject({
+      "dropbuild.dev/source-bucket": "ctx-bucket",
+      "dropbuild.dev/source-key": "contexts/team/api/v2.tar.gz",
+      "dropbuild.dev/source-version": "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY",
+      "dropbuild.dev/source-etag": "9b2cf535f27731c974343645a3985328",
+    });
+    expect(job.metadata?.finalizers).toEqual(["dropbuild.dev/record"]);
+  });
+
+  it("sets retries, deadline and TTL from configuration", () => {
+    expect(job.spec).toMatchObject({
+      backoffLimit: 3,
+      activeDeadlineSeconds: 3600,
+      ttlSecondsAfterFinished: 86400,
+      suspend: false,
+    });
+  });
+
+  it("stages the exact object version onto the shared workspace before kaniko runs", () => {
+    const [fetch, unpack] = pod?.initContainers ?? [];
+    expect(fetch?.args?.[0]).toContain(
+      "aws s3api get-object --bucket 'ctx-bucket' --key 'contexts/team/api/v2.tar.gz' --version-id '3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY' /workspace/builds/0123456789abcdef/context.tar.gz",
+    );
+    expect(unpack?.args?.[0]).toContain(
+      "tar -xzf /workspace/builds/0123456789abcdef/context.tar.gz -C /workspace/builds/0123456789abcdef/context",
+    );
+    expect(pod?.volumes?.[0]?.persistentVolumeClaim?.claimName).toBe("dropbuild-workspace");
+  });
+
+  it("gives kaniko the context, Dockerfile, every destination, build args, target and the digest file", () => {
+    expect(kaniko?.args).toEqual([
+      "--context=dir:///workspace/builds/0123456789abcdef/context",
+      "--dockerfile=/workspace/builds/0123456789abcdef/context/build/Dockerfile",
+      "--destination=reg.example.com/team/api:v2",
+      "--destination=reg.example.com/team/api:latest",
+      "--digest-file=/dev/termination-log",
+      "--build-arg=VERSION=2.0",
+      "--target=runtime",
+    ]);
+    expect(kaniko?.image).toBe("ghcr.io/osscontainertools/kaniko:v1.27.6");
+    expect(kaniko?.resources).toEqual(settings.resources);
+  });
+
+  it("runs nothing privileged, as the builder service account, with no API token", () => {
+    const containers = [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])];
+    for (const container of containers) expect(container.securityContext?.privileged).toBeUndefined();
+    expect(pod?.serviceAccountName).toBe("dropbuild-builder");
+    expect(pod?.automountServiceAccountToken).toBe(false);
+    expect(pod?.restartPolicy).toBe("Never");
+  });
+
+  it("mounts the registry config.json Secret for kaniko when one is configured", () => {
+    const withSecret = renderJob(request, {
+      ...settings,
+      registrySecret: "dropbuild-registry",
+      cacheRepo: "reg.example.com/cache",
+    });
+    const spec = withSecret.spec?.template.spec;
+    expect(spec?.volumes).toContainEqual({
+      name: "registry-auth",
+      secret: { secretName: "dropbuild-registry", items: [{ key: ".dockerconfigjson", path: "config.json" }] },
+    });
+    expect(spec?.containers[0]?.volumeMounts).toContainEqual({
+      name: "registry-auth",
+      mountPath: "/kaniko/.docker",
+      readOnly: true,
+    });
+    expect(spec?.containers[0]?.args).toEqual(
+      expect.arrayContaining(["--cache=true", "--cache-repo=reg.example.com/cache"]),
+    );
+  });
+
+  it("quotes shell arguments so a key cannot inject commands", () => {
+    const hostile = renderJob({ ...request, source: { bucket: "b", key: "contexts/a/x'; rm -rf /; '.tar" } }, settings);
+    expect(hostile.spec?.template.spec?.initContainers?.[0]?.args?.[0]).toContain(
+      `--key 'contexts/a/x'\\''; rm -rf /; '\\''.tar'`,
+    );
+  });
+});
+
+describe("labelValue", () => {
+  it.each([
+    ["team/api", "team.api"],
+    ["a".repeat(80), "a".repeat(63)],
+    ["-x-", "x"],
+  ])("turns %s into the label value %s", (input, output) => {
+    expect(labelValue(input)).toBe(output);
+  });
+});

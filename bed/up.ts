@@ -83,6 +83,7 @@ async function startComponents(stateDir: string, bin: BedBinaries, track: Track,
   const pki = await makePki(join(stateDir, "pki"), [
     { name: "apiserver", commonName: "kube-apiserver", altNames: serverNames() },
     { name: "webhook", commonName: "dropbuild-bed-webhook", altNames: ["IP:127.0.0.1", "DNS:localhost"] },
+    { name: "kwok", commonName: "kwok-kubelet", altNames: ["IP:127.0.0.1", "DNS:localhost"] },
     { name: "admin", commonName: "bed-admin", organization: "system:masters" },
     { name: "controller-manager", commonName: "system:kube-controller-manager" },
     { name: "scheduler", commonName: "system:kube-scheduler" },
@@ -215,7 +216,9 @@ async function startComponents(stateDir: string, bin: BedBinaries, track: Track,
   const stages = await Promise.all(
     [...bin.kwokNodeStages, join(bedDir, "kwok", "build-pods.yaml")].map((file) => readFile(file, "utf8")),
   );
-  await writeFile(kwokConfig, stages.join("\n---\n"));
+  await writeFile(kwokConfig, [...stages, simulatedLogs()].join("\n---\n"));
+  const kwokCert = pki.certs.kwok;
+  if (!kwokCert) throw new Error("no kwok certificate");
   const kwok = await track(
     startDaemon(
       "kwok",
@@ -230,6 +233,9 @@ async function startComponents(stateDir: string, bin: BedBinaries, track: Track,
         `--server-address=127.0.0.1:${ports.kwok}`,
         "--cidr=10.244.0.0/16",
         "--node-lease-duration-seconds=40",
+        // The API server proxies pods/log to the "kubelet" over TLS; kwok serves it.
+        `--tls-cert-file=${kwokCert.cert}`,
+        `--tls-private-key-file=${kwokCert.key}`,
       ],
       { log: log("kwok") },
     ),
@@ -302,6 +308,22 @@ async function startComponents(stateDir: string, bin: BedBinaries, track: Track,
       ),
     ),
   };
+}
+
+/** kwok serves this canned builder log (CRI log format) for every build pod's kaniko container. */
+function simulatedLogs(): string {
+  return [
+    "apiVersion: kwok.x-k8s.io/v1alpha1",
+    "kind: ClusterLogs",
+    "metadata:",
+    "  name: simulated-kaniko-logs",
+    "spec:",
+    "  selector: {}",
+    "  logs:",
+    "  - containers: [kaniko]",
+    `    logsFile: ${join(bedDir, "kwok", "kaniko-build.log")}`,
+    "    follow: false",
+  ].join("\n");
 }
 
 function serverNames(): string[] {

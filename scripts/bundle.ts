@@ -48,6 +48,8 @@ export async function bundleFunctions(outdir: string, names = functionNames()): 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const outdir = resolve(process.argv[2] ?? join(repoRoot, "dist"));
   for (const result of await bundleFunctions(outdir)) {
-    process.stdout.write(`${result.name.padEnd(10)} ${(result.bytes / 1024).toFixed(0).padStart(6)} KiB  ${result.file}\n`);
+    process.stdout.write(
+      `${result.name.padEnd(10)} ${(result.bytes / 1024).toFixed(0).padStart(6)} KiB  ${result.file}\n`,
+    );
   }
 }

@@ -14,6 +14,11 @@ const Env = z
     AWS_REGION: z.string().min(1),
     AWS_ENDPOINT_URL: z.url().optional(),
     BUILDS_TABLE: z.string().min(1),
+    CONTEXTS_BUCKET: z.string().min(3),
+    EVENT_BUS_NAME: z.string().min(1).default("default"),
+    RECONCILE_PAGE_SIZE: int(1).default(100),
+    QUEUED_GRACE_SECONDS: int(0).default(300),
+    MAX_CONCURRENT_BUILDS: int(0).default(0),
     CLUSTER_NAME: z.string().min(1).optional(),
     KUBECONFIG_PATH: z.string().min(1).optional(),
     BUILD_NAMESPACE: z
@@ -31,7 +36,7 @@ const Env = z
     REGISTRY_SECRET: z.string().min(1).optional(),
     KANIKO_CACHE_REPO: z.string().min(1).optional(),
     BUILD_BACKOFF_LIMIT: int(0).default(3),
-    BUILD_DEADLINE_SECONDS: int(60).default(3600),
+    BUILD_DEADLINE_SECONDS: int(1).default(3600),
     BUILD_TTL_SECONDS: int(60).default(86_400),
     BUILD_CPU_REQUEST: quantity.default("1"),
     BUILD_MEMORY_REQUEST: quantity.default("2Gi"),
@@ -55,6 +60,13 @@ function toConfig(env: z.infer<typeof Env>) {
     region: env.AWS_REGION,
     awsEndpoint: env.AWS_ENDPOINT_URL,
     buildsTable: env.BUILDS_TABLE,
+    /** Where contexts are uploaded; builder logs are archived under logs/ in the same bucket. */
+    bucket: env.CONTEXTS_BUCKET,
+    eventBusName: env.EVENT_BUS_NAME,
+    reconcilePageSize: env.RECONCILE_PAGE_SIZE,
+    queuedGraceSeconds: env.QUEUED_GRACE_SECONDS,
+    /** 0 means no cap. */
+    maxConcurrentBuilds: env.MAX_CONCURRENT_BUILDS,
     cluster: env.KUBECONFIG_PATH
       ? ({ kind: "kubeconfig", path: env.KUBECONFIG_PATH } as const)
       : ({ kind: "eks", name: env.CLUSTER_NAME ?? "" } as const),

@@ -1,13 +1,17 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EKSClient } from "@aws-sdk/client-eks";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client } from "@aws-sdk/client-s3";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { AwsCredentialIdentity } from "@smithy/types";
+import { EventBridgeBuildEvents } from "./aws/build-events.js";
 import { S3ContextObjects } from "./aws/context-objects.js";
+import { S3LogArchive } from "./aws/log-archive.js";
 import type { Config } from "./config.js";
 import { type ClusterConnector, eksConnector, kubeconfigConnector } from "./kube/connect.js";
 import type { JobSettings } from "./kube/job.js";
+import type { ReconcileSettings } from "./reconcile/reconcile.js";
 import { BuildStore } from "./store/builds.js";
 import type { SubmitSettings } from "./trigger/submit-upload.js";
 
@@ -76,3 +80,20 @@ export function submitSettings(config: Config): SubmitSettings {
 }
 
 export { S3ContextObjects };
+
+export function makeLogArchive(config: Config, credentials?: AwsCredentialIdentity): S3LogArchive {
+  return new S3LogArchive(makeS3(config, credentials), config.bucket);
+}
+
+export function makeBuildEvents(config: Config, credentials?: AwsCredentialIdentity): EventBridgeBuildEvents {
+  return new EventBridgeBuildEvents(new EventBridgeClient(awsClientSettings(config, credentials)), config.eventBusName);
+}
+
+export function reconcileSettings(config: Config): ReconcileSettings {
+  return {
+    namespace: config.namespace,
+    pageSize: config.reconcilePageSize,
+    queuedGraceSeconds: config.queuedGraceSeconds,
+    job: jobSettings(config),
+  };
+}

@@ -43,6 +43,12 @@ export interface BuildRecord {
   reason?: string;
   digest?: string;
   logLocation?: string;
+  /** Why there is no log location, when there is none. */
+  logNote?: string;
+  /** While QUEUED behind the concurrency cap: 1 is next to run. */
+  queuePosition?: number;
+  /** When the terminal outcome was published to EventBridge. */
+  eventPublishedAt?: string;
   /** Epoch seconds; DynamoDB's TTL deletes the record after the retention period. */
   expiresAt: number;
 }
@@ -102,3 +108,18 @@ export function rejectedRecord(
     durationSeconds: 0,
   };
 }
+
+/** The spec a QUEUED record was accepted with, so a retry renders the same Job without re-reading the context. */
+export function specOfRecord(record: BuildRecord): BuildSpec {
+  return {
+    repository: record.repository,
+    tag: record.tag,
+    tags: record.destinations.map((d) => d.slice(d.lastIndexOf(":") + 1)),
+    destinations: record.destinations,
+    dockerfile: record.dockerfile ?? "Dockerfile",
+    buildArgs: record.buildArgs ?? {},
+    target: record.target,
+  };
+}
+
+export const isTerminal = (status: BuildStatus) => TERMINAL_STATUSES.includes(status);

@@ -21,6 +21,12 @@ export const ANNOTATIONS = {
 export const RECORD_FINALIZER = "dropbuild.dev/record";
 export const KANIKO_CONTAINER = "kaniko";
 const WORKSPACE_MOUNT = "/workspace";
+/** Build args that steer the local bed's simulated builds; never passed to kaniko. */
+export const SIMULATION_ARGS = {
+  failure: "DROPBUILD_SIMULATE_FAILURE",
+  durationMs: "DROPBUILD_SIMULATE_DURATION_MS",
+} as const;
+const SIMULATION_ARG_NAMES = new Set<string>(Object.values(SIMULATION_ARGS));
 
 export interface JobSettings {
   namespace: string;
@@ -105,11 +111,14 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
   const podAnnotations: Record<string, string> = {};
   if (settings.simulatedBuilds) {
     Object.assign(podLabels, { "bed.dropbuild.dev/simulated": "true" });
-    // Lets a demo or test ask the simulator to fail this build (build-arg DROPBUILD_SIMULATE_FAILURE).
-    if (spec.buildArgs.DROPBUILD_SIMULATE_FAILURE) {
+    // Lets a demo or test steer the simulator: fail this build, or make it run longer.
+    const failure = spec.buildArgs[SIMULATION_ARGS.failure];
+    if (failure) {
       podLabels["bed.dropbuild.dev/outcome"] = "fail";
-      podAnnotations["bed.dropbuild.dev/message"] = spec.buildArgs.DROPBUILD_SIMULATE_FAILURE;
+      podAnnotations["bed.dropbuild.dev/message"] = failure;
     }
+    const duration = spec.buildArgs[SIMULATION_ARGS.durationMs];
+    if (duration && /^\d+$/.test(duration)) podAnnotations["bed.dropbuild.dev/run-ms"] = duration;
   }
 
   return {
@@ -197,7 +206,7 @@ function kanikoContainer(
   for (const destination of spec.destinations) args.push(`--destination=${destination}`);
   args.push("--digest-file=/dev/termination-log");
   for (const [name, value] of Object.entries(spec.buildArgs)) {
-    if (name !== "DROPBUILD_SIMULATE_FAILURE") args.push(`--build-arg=${name}=${value}`);
+    if (!SIMULATION_ARG_NAMES.has(name)) args.push(`--build-arg=${name}=${value}`);
   }
   if (spec.target) args.push(`--target=${spec.target}`);
   if (settings.cacheRepo) args.push("--cache=true", `--cache-repo=${settings.cacheRepo}`);

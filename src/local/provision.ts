@@ -7,6 +7,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
+import { type EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import {
   CreateBucketCommand,
   PutBucketNotificationConfigurationCommand,
@@ -14,6 +15,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { EVENT_SOURCE } from "../aws/build-events.js";
 import { CONTEXT_FORMATS, CONTEXTS_PREFIX } from "../build/key.js";
 import { buildsTableDefinition, TTL_ATTRIBUTE } from "../store/table.js";
 
@@ -98,4 +100,34 @@ export async function applyInfra(kubectl: string, kubeconfig: string, overlayDir
     );
     child.stdin?.end(manifests);
   });
+}
+
+/**
+ * An EventBridge rule sending every dropbuild outcome to an SQS queue: what a
+ * team would set up to be notified, and what the local runtime's live view reads.
+ */
+export async function ensureOutcomeQueue(
+  events: EventBridgeClient,
+  sqs: SQSClient,
+  options: { busName: string; ruleName: string; queueName: string },
+): Promise<{ queueUrl: string }> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: options.queueName }));
+  if (!QueueUrl) throw new Error(`could not create queue ${options.queueName}`);
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }));
+  await events.send(
+    new PutRuleCommand({
+      Name: options.ruleName,
+      EventBusName: options.busName,
+      EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }),
+      State: "ENABLED",
+    }),
+  );
+  await events.send(
+    new PutTargetsCommand({
+      Rule: options.ruleName,
+      EventBusName: options.busName,
+      Targets: [{ Id: "outcomes-queue", Arn: Attributes?.QueueArn }],
+    }),
+  );
+  return { queueUrl: QueueUrl };
 }

@@ -1,6 +1,66 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import type { BuildRecord } from "../build/record.js";
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { type BuildRecord, type BuildStatus, STATUS_RANK } from "../build/record.js";
+import { INDEXES } from "./table.js";
+
+/** Fields a status change may set, besides the status itself. */
+export type RecordChanges = Partial<
+  Pick<
+    BuildRecord,
+    | "startedAt"
+    | "finishedAt"
+    | "durationSeconds"
+    | "attempts"
+    | "reason"
+    | "digest"
+    | "logLocation"
+    | "logNote"
+    | "queuePosition"
+  >
+>;
+
+export interface RecordQuery {
+  repository?: string;
+  status?: BuildStatus;
+  /** ISO time: only builds submitted at or after it. */
+  since?: string;
+  limit?: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface RecordPage {
+  records: BuildRecord[];
+  cursor?: string;
+}
+
+const encodeCursor = (key: Record<string, unknown> | undefined) =>
+  key ? Buffer.from(JSON.stringify(key)).toString("base64url") : undefined;
+
+function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+  if (!cursor) return undefined;
+  try {
+    return JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Record<string, unknown>;
+  } catch {
+    throw new InvalidCursorError();
+  }
+}
+
+export class InvalidCursorError extends Error {
+  override name = "InvalidCursorError";
+  constructor() {
+    super("the cursor is not one this API returned");
+  }
+}
 
 export type CreateResult = { created: true } | { created: false; existing: BuildRecord };
 
@@ -35,8 +95,167 @@ export class BuildStore {
     }
   }
 
+  /**
+   * Move a build forward. The write is conditional on the stored rank being
+   * lower (or, while RUNNING, on fewer attempts recorded), so two reconcilers,
+   * or a late write, can never move a finished build back:
+   *
+   *   reconciler A: read RUNNING ─▶ write SUCCEEDED (rank 1 < 2 ✓)
+   *   reconciler B: read RUNNING ─────────────▶ write RUNNING (rank 2 < 1 ✗, refused)
+   *
+   * Returns false when the condition refused the write.
+   */
+  async advance(id: string, status: BuildStatus, changes: RecordChanges): Promise<boolean> {
+    const names: Record<string, string> = { "#status": "status", "#rank": "statusRank" };
+    const values: Record<string, unknown> = {
+      ":status": status,
+      ":rank": STATUS_RANK[status],
+      ":running": STATUS_RANK.RUNNING,
+      ":queued": STATUS_RANK.QUEUED,
+    };
+    const sets = ["#status = :status", "#rank = :rank"];
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    }
+    values[":attemptsNow"] = changes.attempts ?? 0;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id },
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression:
+            "attribute_exists(id) AND (#rank < :rank OR (#rank = :rank AND (:rank = :queued OR (:rank = :running AND attempts < :attemptsNow))))",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Remember that the terminal event went out, so later runs do not send it again. */
+  async markEventPublished(id: string, at: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { id },
+        UpdateExpression: "SET eventPublishedAt = :at",
+        ConditionExpression: "attribute_exists(id)",
+        ExpressionAttributeValues: { ":at": at },
+      }),
+    );
+  }
+
+  async getMany(ids: string[]): Promise<Map<string, BuildRecord>> {
+    const found = new Map<string, BuildRecord>();
+    for (let i = 0; i < ids.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = ids.slice(i, i + 100).map((id) => ({ id }));
+      while (keys && keys.length > 0) {
+        const out: BatchGetCommandOutput = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.table] ?? []) found.set(String(item.id), item as BuildRecord);
+        keys = out.UnprocessedKeys?.[this.table]?.Keys;
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Builds newest first, by repository or by status (each an index, no
+   * scans), or across everything by walking the status index.
+   */
+  async query(query: RecordQuery): Promise<RecordPage> {
+    const limit = Math.min(Math.max(query.limit ?? 50, 1), 1000);
+    if (!query.repository && !query.status) return this.queryAll(query, limit);
+    const byRepository = Boolean(query.repository);
+    const names: Record<string, string> = { "#pk": byRepository ? "repository" : "status" };
+    const values: Record<string, unknown> = { ":pk": byRepository ? query.repository : query.status };
+    let keyCondition = "#pk = :pk";
+    if (query.since) {
+      names["#at"] = "submittedAt";
+      values[":since"] = query.since;
+      keyCondition += " AND #at >= :since";
+    }
+    let filter: string | undefined;
+    if (byRepository && query.status) {
+      names["#status"] = "status";
+      values[":status"] = query.status;
+      filter = "#status = :status";
+    }
+    const records: BuildRecord[] = [];
+    let start = decodeCursor(query.cursor);
+    do {
+      const out: QueryCommandOutput = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: byRepository ? INDEXES.byRepository : INDEXES.byStatus,
+          KeyConditionExpression: keyCondition,
+          FilterExpression: filter,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          Limit: limit - records.length,
+          ExclusiveStartKey: start,
+        }),
+      );
+      records.push(...((out.Items ?? []) as BuildRecord[]));
+      start = out.LastEvaluatedKey;
+    } while (start && records.length < limit);
+    return { records, cursor: encodeCursor(start) };
+  }
+
+  /** Every status, merged newest first: one index query per status, still no scan. */
+  private async queryAll(query: RecordQuery, limit: number): Promise<RecordPage> {
+    const cursors = (decodeCursor(query.cursor) ?? {}) as Record<string, string | null>;
+    const statuses = (["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"] as const).filter(
+      (s) => cursors[s] !== null,
+    );
+    const pages = await Promise.all(
+      statuses.map(async (status) => ({
+        status,
+        page: await this.query({ ...query, status, limit, cursor: cursors[status] ?? undefined }),
+      })),
+    );
+    const merged = pages
+      .flatMap(({ status, page }) => page.records.map((record) => ({ status, record })))
+      .sort(
+        (a, b) => b.record.submittedAt.localeCompare(a.record.submittedAt) || b.record.id.localeCompare(a.record.id),
+      )
+      .slice(0, limit);
+    // Resume each status after the last record of it that this page showed.
+    const next: Record<string, string | null> = {};
+    let more = false;
+    for (const { status, page } of pages) {
+      const shown = merged.filter((m) => m.status === status);
+      const last = shown.at(-1)?.record;
+      if (shown.length < page.records.length) {
+        next[status] = last ? (encodeCursor(keyOf(last, "status")) ?? "") : (cursors[status] ?? "");
+        more = true;
+      } else if (page.cursor) {
+        next[status] = page.cursor;
+        more = true;
+      } else {
+        next[status] = null;
+      }
+    }
+    return { records: merged.map((m) => m.record), cursor: more ? encodeCursor(next) : undefined };
+  }
+
   async get(id: string): Promise<BuildRecord | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: true }));
     return Item as BuildRecord | undefined;
   }
+}
+
+/** The index key of a record, as DynamoDB's LastEvaluatedKey would give it. */
+function keyOf(record: BuildRecord, index: "status" | "repository"): Record<string, unknown> {
+  return { id: record.id, submittedAt: record.submittedAt, [index]: record[index] };
 }

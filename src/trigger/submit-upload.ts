@@ -7,6 +7,7 @@ import {
   queuedRecord,
   type RecordContext,
   rejectedRecord,
+  specOfRecord,
 } from "../build/record.js";
 import { type BuildSpec, buildSpecFrom } from "../build/spec.js";
 import { type ContextLimits, inspectContext } from "../context/inspect.js";
@@ -135,17 +136,4 @@ export async function submitUpload(
 async function createJob(id: string, spec: BuildSpec, source: SourceObject, deps: SubmitDeps): Promise<SubmitOutcome> {
   const job = renderJob({ buildId: id, jobName: jobNameFor(id), spec, source }, deps.settings.job);
   return { outcome: "submitted", id, job: await deps.cluster.createJob(job) };
-}
-
-/** The spec a QUEUED record was accepted with, so a retry renders the same Job without re-reading the context. */
-function specOfRecord(record: BuildRecord): BuildSpec {
-  return {
-    repository: record.repository,
-    tag: record.tag,
-    tags: record.destinations.map((d) => d.slice(d.lastIndexOf(":") + 1)),
-    destinations: record.destinations,
-    dockerfile: record.dockerfile ?? "Dockerfile",
-    buildArgs: record.buildArgs ?? {},
-    target: record.target,
-  };
 }

@@ -1,14 +1,26 @@
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateEventBusCommand, EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { S3Event } from "aws-lambda";
 import { repoRoot } from "../../bed/paths.js";
+import type { BuildRecord } from "../../src/build/record.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { KubernetesBuildCluster } from "../../src/kube/cluster.js";
-import { applyInfra, ensureBuildsTable, ensureContextsBucket } from "../../src/local/provision.js";
+import { applyInfra, ensureBuildsTable, ensureContextsBucket, ensureOutcomeQueue } from "../../src/local/provision.js";
+import type { ReconcileDeps } from "../../src/reconcile/reconcile.js";
 import type { SubmitDeps } from "../../src/trigger/submit-upload.js";
-import { makeBuildStore, makeConnector, makeS3, S3ContextObjects, submitSettings } from "../../src/wiring.js";
+import {
+  makeBuildEvents,
+  makeBuildStore,
+  makeConnector,
+  makeLogArchive,
+  makeS3,
+  reconcileSettings,
+  S3ContextObjects,
+  submitSettings,
+} from "../../src/wiring.js";
 import { awsConfig, bed, uniqueName } from "./bed.js";
 
 export const REGISTRY = "registry.dropbuild.test:5000";
@@ -20,6 +32,7 @@ export function bedConfig(overrides: Record<string, string> = {}): Config {
     AWS_REGION: info.aws.region,
     AWS_ENDPOINT_URL: info.aws.endpoint,
     BUILDS_TABLE: overrides.BUILDS_TABLE ?? "unused",
+    CONTEXTS_BUCKET: overrides.CONTEXTS_BUCKET ?? "unused",
     CLUSTER_NAME: info.cluster.name,
     REGISTRY,
     SIMULATED_BUILDS: "true",
@@ -42,19 +55,38 @@ export async function deployOnBed(options: { allKeys?: boolean; env?: Record<str
   const { queueUrl } = await ensureContextsBucket(s3, sqs, bucket, uniqueName("uploads"), { allKeys: options.allKeys });
   await applyInfra(info.kubectl, info.kubeconfigs.admin, join(repoRoot, "infra", "k8s", "overlays", "local"));
 
-  const config = bedConfig({ BUILDS_TABLE: table, ...options.env });
+  const busName = uniqueName("bus");
+  const events = new EventBridgeClient(awsConfig());
+  await events.send(new CreateEventBusCommand({ Name: busName }));
+  const outcomes = await ensureOutcomeQueue(events, sqs, {
+    busName,
+    ruleName: uniqueName("outcomes"),
+    queueName: uniqueName("outcomes"),
+  });
+  const config = bedConfig({ BUILDS_TABLE: table, CONTEXTS_BUCKET: bucket, EVENT_BUS_NAME: busName, ...options.env });
   const functionsIdentity = info.identities.functions;
   if (!functionsIdentity) throw new Error("the bed has no functions identity");
   const credentials = {
     accessKeyId: functionsIdentity.accessKeyId,
     secretAccessKey: functionsIdentity.secretAccessKey,
   };
+  const cluster = new KubernetesBuildCluster(makeConnector(config, credentials));
+  const store = makeBuildStore(config, credentials);
   const deps: SubmitDeps = {
     objects: new S3ContextObjects(makeS3(config, credentials)),
-    store: makeBuildStore(config, credentials),
-    cluster: new KubernetesBuildCluster(makeConnector(config, credentials)),
+    store,
+    cluster,
     settings: submitSettings(config),
     now: () => new Date(),
+  };
+  const reconcileDeps: ReconcileDeps = {
+    cluster,
+    store,
+    logs: makeLogArchive(config, credentials),
+    events: makeBuildEvents(config, credentials),
+    settings: reconcileSettings(config),
+    now: () => new Date(),
+    remainingMs: () => 60_000,
   };
 
   return {
@@ -62,7 +94,28 @@ export async function deployOnBed(options: { allKeys?: boolean; env?: Record<str
     table,
     config,
     deps,
+    reconcileDeps,
     s3,
+    /** Terminal-outcome events that reached the rule's queue. */
+    async outcomeEvents(
+      expected: number,
+      timeoutMs = 20_000,
+    ): Promise<{ "detail-type": string; detail: BuildRecord }[]> {
+      const received: { "detail-type": string; detail: BuildRecord }[] = [];
+      const deadline = Date.now() + timeoutMs;
+      while (received.length < expected && Date.now() < deadline) {
+        const { Messages } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: outcomes.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
+        for (const message of Messages ?? []) {
+          received.push(JSON.parse(message.Body ?? "{}"));
+          await sqs.send(
+            new DeleteMessageCommand({ QueueUrl: outcomes.queueUrl, ReceiptHandle: message.ReceiptHandle }),
+          );
+        }
+      }
+      return received;
+    },
     async upload(key: string, body: Buffer, metadata?: Record<string, string>) {
       return s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata }));
     },

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
 
-const minimal = { AWS_REGION: "eu-west-1", BUILDS_TABLE: "builds", CLUSTER_NAME: "prod", REGISTRY: "reg.example.com" };
+const minimal = {
+  AWS_REGION: "eu-west-1",
+  BUILDS_TABLE: "builds",
+  CONTEXTS_BUCKET: "contexts",
+  CLUSTER_NAME: "prod",
+  REGISTRY: "reg.example.com",
+};
 
 describe("loadConfig", () => {
   it("fills defaults around the required values", () => {

@@ -1,0 +1,11 @@
+import type { Logger } from "../log.js";
+import { type ReconcileDeps, type ReconcileReport, reconcile } from "./reconcile.js";
+
+/** The scheduled reconciler: one run per invocation, stopping before the Lambda timeout. */
+export function createReconcileHandler(deps: Omit<ReconcileDeps, "remainingMs">, logger: Logger) {
+  return async (remainingMs: () => number): Promise<ReconcileReport> => {
+    const report = await reconcile({ ...deps, remainingMs });
+    logger.info("reconcile run finished", { ...report });
+    return report;
+  };
+}

@@ -1,0 +1,95 @@
+import type { V1ContainerStatus, V1Job, V1Pod } from "@kubernetes/client-node";
+import type { BuildStatus } from "../build/record.js";
+import { KANIKO_CONTAINER, LABELS } from "../kube/job.js";
+
+/** What the cluster says about one build right now. */
+export interface Observation {
+  buildId: string;
+  status: Exclude<BuildStatus, "REJECTED">;
+  attempts: number;
+  startedAt?: string;
+  finishedAt?: string;
+  digest?: string;
+  reason?: string;
+  exitCode?: number;
+}
+
+const DIGEST = /sha256:[0-9a-f]{64}/;
+
+function condition(job: V1Job, type: string) {
+  return job.status?.conditions?.find((c) => c.type === type && c.status === "True");
+}
+
+const iso = (value: Date | string | undefined) => (value ? new Date(value).toISOString() : undefined);
+
+export function buildIdOf(job: V1Job): string | undefined {
+  return job.metadata?.labels?.[LABELS.buildId];
+}
+
+/** Attempts as the Job controller counts them: every pod that ran, failed or succeeded. */
+export function attemptsOf(job: V1Job): number {
+  const s = job.status;
+  return (s?.failed ?? 0) + (s?.succeeded ?? 0) + (s?.active ?? 0);
+}
+
+/**
+ * The status a Job implies, from the Job alone (no pods): cheap enough to
+ * compare with every record on every run.
+ */
+export function jobPhase(job: V1Job): Observation["status"] {
+  if (condition(job, "Complete") || condition(job, "SuccessCriteriaMet")) return "SUCCEEDED";
+  if (condition(job, "Failed") || condition(job, "FailureTarget")) return "FAILED";
+  if (job.metadata?.deletionTimestamp) return "CANCELLED";
+  if (job.spec?.suspend) return "QUEUED";
+  if (job.status?.startTime || (job.status?.active ?? 0) > 0) return "RUNNING";
+  return "QUEUED";
+}
+
+function kanikoStatus(pod: V1Pod): V1ContainerStatus | undefined {
+  return pod.status?.containerStatuses?.find((c) => c.name === KANIKO_CONTAINER) ?? pod.status?.containerStatuses?.[0];
+}
+
+const newestFirst = (a: V1Pod, b: V1Pod) =>
+  new Date(b.metadata?.creationTimestamp ?? 0).getTime() - new Date(a.metadata?.creationTimestamp ?? 0).getTime();
+
+/** The full observation of a Job with its pods: attempts, digest, failure reason and exit code. */
+export function observe(job: V1Job, pods: V1Pod[]): Observation {
+  const buildId = buildIdOf(job) ?? "";
+  const status = jobPhase(job);
+  const observation: Observation = {
+    buildId,
+    status,
+    attempts: attemptsOf(job),
+    startedAt: iso(job.status?.startTime),
+  };
+  const sorted = [...pods].sort(newestFirst);
+  if (status === "SUCCEEDED") {
+    observation.finishedAt = iso(job.status?.completionTime ?? condition(job, "Complete")?.lastTransitionTime);
+    const succeeded = sorted.find((p) => p.status?.phase === "Succeeded");
+    const message = succeeded ? kanikoStatus(succeeded)?.state?.terminated?.message : undefined;
+    observation.digest = message?.match(DIGEST)?.[0];
+  } else if (status === "FAILED") {
+    const failed = condition(job, "Failed") ?? condition(job, "FailureTarget");
+    observation.finishedAt = iso(failed?.lastTransitionTime);
+    const last = sorted.find((p) => kanikoStatus(p)?.state?.terminated);
+    const terminated = last ? kanikoStatus(last)?.state?.terminated : undefined;
+    observation.exitCode = terminated?.exitCode;
+    const parts = [`${failed?.reason ?? "Failed"}: ${failed?.message ?? "the Job failed"}`];
+    if (terminated) {
+      const detail = terminated.message?.trim().split("\n").slice(-5).join("\n");
+      parts.push(
+        `last attempt exited ${terminated.exitCode} (${terminated.reason ?? "Error"})${detail ? `: ${detail}` : ""}`,
+      );
+    }
+    observation.reason = parts.join("; ");
+  } else if (status === "CANCELLED") {
+    observation.finishedAt = iso(job.metadata?.deletionTimestamp);
+    observation.reason = "the Job was deleted before it finished";
+  }
+  return observation;
+}
+
+export function durationSeconds(startedAt: string | undefined, finishedAt: string | undefined): number | undefined {
+  if (!startedAt || !finishedAt) return undefined;
+  return Math.max(0, Math.round((new Date(finishedAt).getTime() - new Date(startedAt).getTime()) / 1000));
+}

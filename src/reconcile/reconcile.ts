@@ -1,0 +1,183 @@
+import type { V1Job, V1Pod } from "@kubernetes/client-node";
+import type { BuildEvents } from "../aws/build-events.js";
+import type { LogArchive } from "../aws/log-archive.js";
+import { type BuildRecord, isTerminal, specOfRecord } from "../build/record.js";
+import type { ReconcileCluster } from "../kube/cluster.js";
+import { type JobSettings, RECORD_FINALIZER, renderJob } from "../kube/job.js";
+import type { BuildStore } from "../store/builds.js";
+import { archiveLogs } from "./archive-logs.js";
+import { buildIdOf, durationSeconds, jobPhase, observe } from "./observe.js";
+
+export interface ReconcileSettings {
+  namespace: string;
+  pageSize: number;
+  /** A QUEUED record with no Job after this long gets its Job (re)created. */
+  queuedGraceSeconds: number;
+  job: JobSettings;
+}
+
+export interface ReconcileDeps {
+  cluster: ReconcileCluster;
+  store: BuildStore;
+  logs: LogArchive;
+  events: BuildEvents;
+  settings: ReconcileSettings;
+  now: () => Date;
+  /** Milliseconds left before the function must return (Lambda's remaining time). */
+  remainingMs: () => number;
+}
+
+export interface ReconcileReport {
+  jobsSeen: number;
+  recordsUpdated: number;
+  finalizersRemoved: number;
+  eventsPublished: number;
+  logsArchived: number;
+  jobsRecreated: number;
+  /** True when the run stopped to stay inside its time; the next run carries on. */
+  stoppedEarly: boolean;
+}
+
+/** Leave this much time for the last write and the response. */
+const SAFETY_MS = 10_000;
+
+const finished = (job: V1Job) => ["SUCCEEDED", "FAILED", "CANCELLED"].includes(jobPhase(job));
+const holdsFinalizer = (job: V1Job) => job.metadata?.finalizers?.includes(RECORD_FINALIZER) ?? false;
+
+/**
+ * Whether a Job needs anything from this run, judged from the Job and its
+ * record alone, so a run where nothing changed reads no pods and writes nothing.
+ */
+function needsWork(job: V1Job, record: BuildRecord | undefined): boolean {
+  if (!record) return finished(job) && holdsFinalizer(job);
+  if (isTerminal(record.status)) {
+    return (
+      (finished(job) || Boolean(job.metadata?.deletionTimestamp)) && (holdsFinalizer(job) || !record.eventPublishedAt)
+    );
+  }
+  const phase = jobPhase(job);
+  if (phase === "QUEUED") return false;
+  if (phase === "RUNNING") return record.status !== "RUNNING" || (job.status?.failed ?? 0) + 1 > record.attempts;
+  return true;
+}
+
+/**
+ * One reconcile run: page through the build Jobs, move each record forward,
+ * archive logs and publish the outcome before releasing the Job to TTL
+ * cleanup, then re-create Jobs for builds stuck QUEUED without one.
+ */
+export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
+  const report: ReconcileReport = {
+    jobsSeen: 0,
+    recordsUpdated: 0,
+    finalizersRemoved: 0,
+    eventsPublished: 0,
+    logsArchived: 0,
+    jobsRecreated: 0,
+    stoppedEarly: false,
+  };
+  const outOfTime = () => deps.remainingMs() < SAFETY_MS;
+  const seen = new Set<string>();
+  let continueToken: string | undefined;
+  do {
+    if (outOfTime()) {
+      report.stoppedEarly = true;
+      return report;
+    }
+    const page = await deps.cluster.listJobs(deps.settings.namespace, deps.settings.pageSize, continueToken);
+    continueToken = page.continueToken;
+    report.jobsSeen += page.jobs.length;
+    const ids = page.jobs.map(buildIdOf).filter((id): id is string => Boolean(id));
+    for (const id of ids) seen.add(id);
+    const records = await deps.store.getMany(ids);
+    const work = page.jobs.filter((job) => needsWork(job, records.get(buildIdOf(job) ?? "")));
+    const pods = await deps.cluster.listPods(
+      deps.settings.namespace,
+      work.map((job) => buildIdOf(job) ?? "").filter(Boolean),
+    );
+    for (const job of work) {
+      if (outOfTime()) {
+        report.stoppedEarly = true;
+        return report;
+      }
+      const id = buildIdOf(job) ?? "";
+      const own = pods.filter((pod) => pod.metadata?.labels?.["dropbuild.dev/build-id"] === id);
+      await settle(job, own, records.get(id), deps, report);
+    }
+  } while (continueToken);
+  await recreateMissingJobs(seen, deps, report);
+  return report;
+}
+
+async function settle(
+  job: V1Job,
+  pods: V1Pod[],
+  record: BuildRecord | undefined,
+  deps: ReconcileDeps,
+  report: ReconcileReport,
+): Promise<void> {
+  if (!record) {
+    // A Job of ours without a record (expired or never written): do not hold it forever.
+    if (await deps.cluster.removeRecordFinalizer(job)) report.finalizersRemoved += 1;
+    return;
+  }
+  const observation = observe(job, pods);
+  if (!isTerminal(record.status)) {
+    if (observation.status === "RUNNING") {
+      const moved = await deps.store.advance(record.id, "RUNNING", {
+        startedAt: observation.startedAt,
+        attempts: Math.max(observation.attempts, 1),
+      });
+      if (moved) report.recordsUpdated += 1;
+      return;
+    }
+    if (observation.status === "QUEUED") return;
+    const logs = await archiveLogs(deps.settings.namespace, pods, deps.cluster, deps.logs, record.id);
+    if ("logLocation" in logs) report.logsArchived += 1;
+    const startedAt = observation.startedAt ?? record.startedAt;
+    const finishedAt = observation.finishedAt ?? deps.now().toISOString();
+    const moved = await deps.store.advance(record.id, observation.status, {
+      startedAt,
+      finishedAt,
+      durationSeconds: durationSeconds(startedAt, finishedAt),
+      attempts: observation.attempts,
+      digest: observation.digest,
+      reason: observation.reason,
+      ...logs,
+    });
+    if (moved) report.recordsUpdated += 1;
+  }
+  // The stored record is the truth now, whoever wrote it. Publish, then let the Job go.
+  const stored = await deps.store.get(record.id);
+  if (stored && isTerminal(stored.status) && !stored.eventPublishedAt) {
+    await deps.events.publish(stored);
+    await deps.store.markEventPublished(stored.id, deps.now().toISOString());
+    report.eventsPublished += 1;
+  }
+  if (stored && isTerminal(stored.status) && (await deps.cluster.removeRecordFinalizer(job))) {
+    report.finalizersRemoved += 1;
+  }
+}
+
+/**
+ * A QUEUED record whose Job never appeared: the trigger crashed between its
+ * two steps and was not retried. We re-create the Job (rather than fail the
+ * build), so the upload is not lost; the Job name is the same, so a Job that
+ * appears meanwhile makes this a no-op (409).
+ */
+async function recreateMissingJobs(seen: Set<string>, deps: ReconcileDeps, report: ReconcileReport): Promise<void> {
+  const cutoff = new Date(deps.now().getTime() - deps.settings.queuedGraceSeconds * 1000).toISOString();
+  let cursor: string | undefined;
+  do {
+    const page = await deps.store.query({ status: "QUEUED", limit: 100, cursor });
+    cursor = page.cursor;
+    for (const record of page.records) {
+      if (seen.has(record.id) || record.submittedAt > cutoff || !record.jobName) continue;
+      const job = renderJob(
+        { buildId: record.id, jobName: record.jobName, spec: specOfRecord(record), source: record.source },
+        deps.settings.job,
+      );
+      if ((await deps.cluster.createJob(job)) === "created") report.jobsRecreated += 1;
+    }
+  } while (cursor && deps.remainingMs() > SAFETY_MS);
+}

@@ -17,6 +17,41 @@ import threading
 import boto3
 from moto.eks import models as eks_models
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+
+class AtomicDynamoDB:
+    """Serialise DynamoDB requests.
+
+    moto serves requests on threads and its DynamoDB backend does not lock, so
+    two concurrent conditional writes can both pass their condition. Real
+    DynamoDB evaluates a condition and writes atomically; dropbuild's
+    forward-only status relies on that, so the bed must too. Other services
+    (SQS long polls among them) stay concurrent.
+    """
+
+    def __init__(self, app):  # type: ignore[no-untyped-def]
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            with self.lock:
+                return list(self.app(environ, start_response))
+        return self.app(environ, start_response)
+
+
+class BedMotoServer(ThreadedMotoServer):
+    def _server_entry(self) -> None:
+        app = AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 def patch_clusters(name: str, endpoint: str, ca_pem: bytes) -> None:
@@ -45,7 +80,7 @@ def main() -> None:
     with open(args.cluster_ca_file, "rb") as handle:
         patch_clusters(args.cluster, args.cluster_endpoint, handle.read())
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server = BedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
 
     eks = boto3.client(

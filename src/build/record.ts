@@ -49,6 +49,8 @@ export interface BuildRecord {
   queuePosition?: number;
   /** When the terminal outcome was published to EventBridge. */
   eventPublishedAt?: string;
+  /** When a reconciler claimed the right to publish it (one publisher among racing runs). */
+  eventClaimedAt?: string;
   /** Epoch seconds; DynamoDB's TTL deletes the record after the retention period. */
   expiresAt: number;
 }

@@ -43,7 +43,9 @@ export async function cancelBuild(id: string, deps: CancelDeps, by = "a user"): 
   const stored = (await deps.store.get(id)) ?? record;
   if (!moved) return { outcome: "already-finished", record: stored };
   if (record.jobName) await deps.cluster.deleteJob(deps.namespace, record.jobName);
-  await deps.events.publish(stored);
-  await deps.store.markEventPublished(id, deps.now().toISOString());
+  if (await deps.store.claimEvent(id, deps.now())) {
+    await deps.events.publish(stored);
+    await deps.store.markEventPublished(id, deps.now().toISOString());
+  }
   return { outcome: "cancelled", record: (await deps.store.get(id)) ?? stored };
 }

@@ -34,11 +34,13 @@ export function attemptsOf(job: V1Job): number {
 
 /**
  * The status a Job implies, from the Job alone (no pods): cheap enough to
- * compare with every record on every run.
+ * compare with every record on every run. Only the final conditions count
+ * (Complete, Failed): the interim SuccessCriteriaMet and FailureTarget come
+ * before the Job controller has finished counting its pods.
  */
 export function jobPhase(job: V1Job): Observation["status"] {
-  if (condition(job, "Complete") || condition(job, "SuccessCriteriaMet")) return "SUCCEEDED";
-  if (condition(job, "Failed") || condition(job, "FailureTarget")) return "FAILED";
+  if (condition(job, "Complete")) return "SUCCEEDED";
+  if (condition(job, "Failed")) return "FAILED";
   if (job.metadata?.deletionTimestamp) return "CANCELLED";
   if (job.spec?.suspend) return "QUEUED";
   if (job.status?.startTime || (job.status?.active ?? 0) > 0) return "RUNNING";
@@ -59,7 +61,7 @@ export function observe(job: V1Job, pods: V1Pod[]): Observation {
   const observation: Observation = {
     buildId,
     status,
-    attempts: attemptsOf(job),
+    attempts: Math.max(attemptsOf(job), pods.length),
     startedAt: iso(job.status?.startTime),
   };
   const sorted = [...pods].sort(newestFirst);
@@ -69,7 +71,7 @@ export function observe(job: V1Job, pods: V1Pod[]): Observation {
     const message = succeeded ? kanikoStatus(succeeded)?.state?.terminated?.message : undefined;
     observation.digest = message?.match(DIGEST)?.[0];
   } else if (status === "FAILED") {
-    const failed = condition(job, "Failed") ?? condition(job, "FailureTarget");
+    const failed = condition(job, "Failed");
     observation.finishedAt = iso(failed?.lastTransitionTime);
     const last = sorted.find((p) => kanikoStatus(p)?.state?.terminated);
     const terminated = last ? kanikoStatus(last)?.state?.terminated : undefined;

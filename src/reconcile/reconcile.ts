@@ -149,7 +149,12 @@ async function settle(
   }
   // The stored record is the truth now, whoever wrote it. Publish, then let the Job go.
   const stored = await deps.store.get(record.id);
-  if (stored && isTerminal(stored.status) && !stored.eventPublishedAt) {
+  if (
+    stored &&
+    isTerminal(stored.status) &&
+    !stored.eventPublishedAt &&
+    (await deps.store.claimEvent(stored.id, deps.now()))
+  ) {
     await deps.events.publish(stored);
     await deps.store.markEventPublished(stored.id, deps.now().toISOString());
     report.eventsPublished += 1;

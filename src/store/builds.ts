@@ -140,6 +140,33 @@ export class BuildStore {
     }
   }
 
+  /**
+   * Claim the right to publish a build's terminal event. Only one of several
+   * racing reconcilers wins; a claim older than `staleAfterMs` (its holder
+   * crashed before publishing) can be taken over, so the event still goes out.
+   */
+  async claimEvent(id: string, now: Date, staleAfterMs = 60_000): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id },
+          UpdateExpression: "SET eventClaimedAt = :now",
+          ConditionExpression:
+            "attribute_exists(id) AND attribute_not_exists(eventPublishedAt) AND (attribute_not_exists(eventClaimedAt) OR eventClaimedAt < :stale)",
+          ExpressionAttributeValues: {
+            ":now": now.toISOString(),
+            ":stale": new Date(now.getTime() - staleAfterMs).toISOString(),
+          },
+        }),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   /** Remember that the terminal event went out, so later runs do not send it again. */
   async markEventPublished(id: string, at: string): Promise<void> {
     await this.doc.send(

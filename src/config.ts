@@ -111,3 +111,68 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return toConfig(result.data);
 }
+
+const ClientEnv = z.object({
+  AWS_REGION: z.string().min(1).optional(),
+  AWS_DEFAULT_REGION: z.string().min(1).optional(),
+  AWS_ENDPOINT_URL: z.url().optional(),
+  BUILDS_TABLE: z.string().min(1),
+  CONTEXTS_BUCKET: z.string().min(3),
+  CLUSTER_NAME: z.string().min(1).optional(),
+  KUBECONFIG_PATH: z.string().min(1).optional(),
+  BUILD_NAMESPACE: z.string().min(1).default("dropbuild"),
+  EVENT_BUS_NAME: z.string().min(1).default("default"),
+  DROPBUILD_DLQ_URL: z.string().min(1).optional(),
+  DROPBUILD_API_URL: z.url().optional(),
+});
+
+/** What the CLI and dashboard need: where records, contexts and (optionally) the cluster are. */
+export interface ClientConfig {
+  region: string;
+  awsEndpoint?: string;
+  buildsTable: string;
+  bucket: string;
+  cluster?: Config["cluster"];
+  namespace: string;
+  eventBusName: string;
+  deadLetterQueueUrl?: string;
+}
+
+/**
+ * Configuration for people's tools, from the same variables the functions use
+ * (`dropbuild local env` prints them). Flags given on the command line win.
+ */
+export function loadClientConfig(
+  overrides: Partial<Record<"BUILDS_TABLE" | "CONTEXTS_BUCKET", string>> = {},
+  env: Record<string, string | undefined> = process.env,
+): ClientConfig {
+  const merged = { ...env, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  const result = ClientEnv.safeParse(merged);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "configuration");
+      const flag = { BUILDS_TABLE: " or --table", CONTEXTS_BUCKET: " or --bucket" }[name] ?? "";
+      return merged[name] === undefined
+        ? `${name} is required (set it${flag}; \`dropbuild local env\` prints a local setup)`
+        : `${name}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+  }
+  const e = result.data;
+  const region = e.AWS_REGION ?? e.AWS_DEFAULT_REGION;
+  if (!region) throw new ConfigError("Invalid configuration: AWS_REGION is required");
+  return {
+    region,
+    awsEndpoint: e.AWS_ENDPOINT_URL,
+    buildsTable: e.BUILDS_TABLE,
+    bucket: e.CONTEXTS_BUCKET,
+    cluster: e.KUBECONFIG_PATH
+      ? { kind: "kubeconfig", path: e.KUBECONFIG_PATH }
+      : e.CLUSTER_NAME
+        ? { kind: "eks", name: e.CLUSTER_NAME }
+        : undefined,
+    namespace: e.BUILD_NAMESPACE,
+    eventBusName: e.EVENT_BUS_NAME,
+    deadLetterQueueUrl: e.DROPBUILD_DLQ_URL,
+  };
+}

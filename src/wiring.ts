@@ -20,7 +20,9 @@ import type { SubmitSettings } from "./trigger/submit-upload.js";
  * is configured, and explicit credentials only where a caller (the local
  * runtime, tests) hands some in; otherwise the default chain (Lambda's role).
  */
-export function awsClientSettings(config: Config, credentials?: AwsCredentialIdentity) {
+type AwsSettings = { region: string; awsEndpoint?: string };
+
+export function awsClientSettings(config: AwsSettings, credentials?: AwsCredentialIdentity) {
   return {
     region: config.region,
     ...(config.awsEndpoint ? { endpoint: config.awsEndpoint } : {}),
@@ -28,19 +30,25 @@ export function awsClientSettings(config: Config, credentials?: AwsCredentialIde
   };
 }
 
-export function makeS3(config: Config, credentials?: AwsCredentialIdentity): S3Client {
+export function makeS3(config: AwsSettings, credentials?: AwsCredentialIdentity): S3Client {
   // Emulators answer on an IP and port, where virtual-hosted bucket names cannot resolve.
   return new S3Client({ ...awsClientSettings(config, credentials), forcePathStyle: Boolean(config.awsEndpoint) });
 }
 
-export function makeBuildStore(config: Config, credentials?: AwsCredentialIdentity): BuildStore {
+export function makeBuildStore(
+  config: AwsSettings & Pick<Config, "buildsTable">,
+  credentials?: AwsCredentialIdentity,
+): BuildStore {
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(awsClientSettings(config, credentials)), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return new BuildStore(doc, config.buildsTable);
 }
 
-export function makeConnector(config: Config, credentials?: AwsCredentialIdentity): ClusterConnector {
+export function makeConnector(
+  config: AwsSettings & { cluster: Config["cluster"] },
+  credentials?: AwsCredentialIdentity,
+): ClusterConnector {
   if (config.cluster.kind === "kubeconfig") return kubeconfigConnector(config.cluster.path);
   return eksConnector({
     eks: new EKSClient(awsClientSettings(config, credentials)),
@@ -81,11 +89,17 @@ export function submitSettings(config: Config): SubmitSettings {
 
 export { S3ContextObjects };
 
-export function makeLogArchive(config: Config, credentials?: AwsCredentialIdentity): S3LogArchive {
+export function makeLogArchive(
+  config: AwsSettings & Pick<Config, "bucket">,
+  credentials?: AwsCredentialIdentity,
+): S3LogArchive {
   return new S3LogArchive(makeS3(config, credentials), config.bucket);
 }
 
-export function makeBuildEvents(config: Config, credentials?: AwsCredentialIdentity): EventBridgeBuildEvents {
+export function makeBuildEvents(
+  config: AwsSettings & Pick<Config, "eventBusName">,
+  credentials?: AwsCredentialIdentity,
+): EventBridgeBuildEvents {
   return new EventBridgeBuildEvents(new EventBridgeClient(awsClientSettings(config, credentials)), config.eventBusName);
 }
 

@@ -16,6 +16,7 @@ import threading
 
 import boto3
 from moto.eks import models as eks_models
+from moto.s3 import notifications as s3_notifications
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -67,6 +68,25 @@ def patch_clusters(name: str, endpoint: str, ca_pem: bytes) -> None:
     eks_models.Cluster.__init__ = init  # type: ignore[method-assign]
 
 
+def patch_s3_events() -> None:
+    """Put versionId in S3 event records, as S3 does for versioned buckets.
+
+    moto leaves it out of the records it sends to SQS; dropbuild derives a
+    build's id from the version, so the bed has to carry it like S3 does.
+    """
+    original = s3_notifications._get_s3_event
+
+    def get_s3_event(event_name, bucket, key, notification_id):  # type: ignore[no-untyped-def]
+        event = original(event_name, bucket, key, notification_id)
+        version = getattr(key, "version_id", None)
+        if version and version != "null":
+            for record in event["Records"]:
+                record["s3"]["object"]["versionId"] = version
+        return event
+
+    s3_notifications._get_s3_event = get_s3_event
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
@@ -79,6 +99,7 @@ def main() -> None:
 
     with open(args.cluster_ca_file, "rb") as handle:
         patch_clusters(args.cluster, args.cluster_endpoint, handle.read())
+    patch_s3_events()
 
     server = BedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()

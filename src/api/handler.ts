@@ -1,0 +1,69 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { type CancelDeps, cancelBuild } from "../builds/cancel.js";
+import { listBuilds, parseListQuery } from "../builds/query.js";
+import type { Logger } from "../log.js";
+import { type BuildStore, InvalidCursorError } from "../store/builds.js";
+
+export interface ApiDeps {
+  store: BuildStore;
+  /** Absent where the API has no cluster access: cancel then answers 503. */
+  cancel?: Omit<CancelDeps, "store">;
+  now: () => Date;
+}
+
+const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
+  statusCode,
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+const BUILD_PATH = /^\/builds\/([0-9a-f]{16})$/;
+const CANCEL_PATH = /^\/builds\/([0-9a-f]{16})\/cancel$/;
+
+/**
+ * The HTTP API (IAM-authenticated in serverless.yml):
+ *   GET  /builds?repository=&status=&since=&limit=&cursor=   → { builds, cursor? }
+ *   GET  /builds/{id}                                        → the record
+ *   POST /builds/{id}/cancel                                 → { outcome, record }
+ * Same filters and same JSON as `dropbuild builds list --json`.
+ */
+export function createApiHandler(deps: ApiDeps, logger: Logger) {
+  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const method = event.requestContext?.http?.method ?? "GET";
+    const path = (event.rawPath ?? "/").replace(/\/+$/, "") || "/";
+    try {
+      if (path === "/builds") {
+        if (method !== "GET") return json(405, { error: `${method} is not allowed on /builds` });
+        const query = parseListQuery(event.queryStringParameters ?? {}, deps.now());
+        if (!query.ok) return json(400, { error: query.reason });
+        return json(200, await listBuilds(deps.store, query.value));
+      }
+      const cancel = CANCEL_PATH.exec(path);
+      if (cancel?.[1]) {
+        if (method !== "POST") return json(405, { error: "use POST to cancel a build" });
+        if (!deps.cancel) return json(503, { error: "this API has no cluster access to cancel builds" });
+        // With IAM authorization, API Gateway passes the caller's ARN in the authorizer context.
+        const context = event.requestContext as { authorizer?: { iam?: { userArn?: string } } };
+        const caller = context.authorizer?.iam?.userArn;
+        const result = await cancelBuild(
+          cancel[1],
+          { ...deps.cancel, store: deps.store },
+          caller ?? "the dropbuild API",
+        );
+        if (result.outcome === "not-found") return json(404, { error: `no build with id ${cancel[1]}` });
+        return json(result.outcome === "cancelled" ? 200 : 409, result);
+      }
+      const show = BUILD_PATH.exec(path);
+      if (show?.[1]) {
+        if (method !== "GET") return json(405, { error: `${method} is not allowed on a build` });
+        const record = await deps.store.get(show[1]);
+        return record ? json(200, record) : json(404, { error: `no build with id ${show[1]}` });
+      }
+      return json(404, { error: `no route for ${method} ${path}` });
+    } catch (error: unknown) {
+      if (error instanceof InvalidCursorError) return json(400, { error: error.message });
+      logger.error("request failed", error as Error);
+      return json(500, { error: "internal error; see the function's logs" });
+    }
+  };
+}

@@ -1,0 +1,57 @@
+import { BUILD_STATUSES, type BuildRecord, type BuildStatus } from "../build/record.js";
+import { accept, type Checked, refuse } from "../build/result.js";
+import type { BuildStore, RecordQuery } from "../store/builds.js";
+
+/** What list endpoints (CLI and API) return: one shape, so scripts can switch freely. */
+export interface BuildList {
+  builds: BuildRecord[];
+  cursor?: string;
+}
+
+const RELATIVE = /^(\d+)\s*(s|m|h|d|w)$/;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `--since` accepts an ISO time or an age such as 30m, 12h, 7d. */
+export function parseSince(value: string, now: Date): Checked<string> {
+  const relative = RELATIVE.exec(value.trim());
+  if (relative)
+    return accept(new Date(now.getTime() - Number(relative[1]) * (UNIT_MS[relative[2] ?? "s"] ?? 0)).toISOString());
+  const time = new Date(value);
+  if (Number.isNaN(time.getTime()))
+    return refuse(`since "${value}" is neither an ISO time nor an age like 30m, 12h or 7d`);
+  return accept(time.toISOString());
+}
+
+/**
+ * Filters shared by `dropbuild builds list` and `GET /builds`: repository,
+ * status, since, limit, cursor. Bad input gets a reason naming the filter.
+ */
+export function parseListQuery(raw: Record<string, string | undefined>, now: Date): Checked<RecordQuery> {
+  const query: RecordQuery = {};
+  if (raw.repository) query.repository = raw.repository;
+  if (raw.status) {
+    const status = raw.status.toUpperCase();
+    if (!BUILD_STATUSES.includes(status as BuildStatus)) {
+      return refuse(`status "${raw.status}" is not one of ${BUILD_STATUSES.join(", ")}`);
+    }
+    query.status = status as BuildStatus;
+  }
+  if (raw.since) {
+    const since = parseSince(raw.since, now);
+    if (!since.ok) return since;
+    query.since = since.value;
+  }
+  if (raw.limit !== undefined) {
+    const limit = Number(raw.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      return refuse(`limit "${raw.limit}" must be a whole number from 1 to 1000`);
+    query.limit = limit;
+  }
+  if (raw.cursor) query.cursor = raw.cursor;
+  return accept(query);
+}
+
+export async function listBuilds(store: BuildStore, query: RecordQuery): Promise<BuildList> {
+  const page = await store.query(query);
+  return page.cursor ? { builds: page.records, cursor: page.cursor } : { builds: page.records };
+}

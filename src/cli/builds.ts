@@ -1,0 +1,173 @@
+import type { Command } from "commander";
+import { type BuildRecord, isTerminal } from "../build/record.js";
+import { cancelBuild } from "../builds/cancel.js";
+import { listBuilds, parseListQuery } from "../builds/query.js";
+import { KANIKO_CONTAINER } from "../kube/job.js";
+import type { Clients } from "./clients.js";
+import { colourStatus, formatDuration, formatRecord, formatTable } from "./format.js";
+import { CliError, type Io } from "./io.js";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function showBuild(id: string, clients: Clients): Promise<BuildRecord> {
+  const record = await clients.store.get(id);
+  if (!record) throw new CliError(`no build with id ${id}`, 3);
+  return record;
+}
+
+/** Exit codes of `builds wait`: 0 succeeded; 1 failed, rejected or cancelled; 2 timed out. */
+export const WAIT_EXIT = { SUCCEEDED: 0, FAILED: 1, REJECTED: 1, CANCELLED: 1, timeout: 2 } as const;
+
+export async function waitForBuild(
+  id: string,
+  clients: Clients,
+  io: Io,
+  options: { timeoutMs: number; intervalMs?: number; quiet?: boolean },
+): Promise<BuildRecord | undefined> {
+  const deadline = Date.now() + options.timeoutMs;
+  const started = Date.now();
+  let lastLine = "";
+  const spinner = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+  let tick = 0;
+  while (Date.now() < deadline) {
+    const record = await clients.store.get(id);
+    const elapsed = formatDuration(Math.round((Date.now() - started) / 1000));
+    const line = record
+      ? `${colourStatus(record.status, io.colour)} ${record.repository}:${record.tag}  ${elapsed}${record.attempts > 1 ? `  attempt ${record.attempts}` : ""}${record.queuePosition ? `  queue position ${record.queuePosition}` : ""}`
+      : `waiting for the build record  ${elapsed}`;
+    if (!options.quiet) {
+      if (io.interactive) io.progress(`\r\x1b[2K${spinner[tick++ % spinner.length]} ${line}`);
+      else if (line.replace(/\d+[ms]\d*s?/g, "") !== lastLine.replace(/\d+[ms]\d*s?/g, "")) io.progress(`${line}\n`);
+      lastLine = line;
+    }
+    if (record && isTerminal(record.status)) {
+      if (!options.quiet && io.interactive) io.progress("\n");
+      return record;
+    }
+    await sleep(options.intervalMs ?? 1000);
+  }
+  if (!options.quiet && io.interactive) io.progress("\n");
+  return undefined;
+}
+
+export async function buildLogs(id: string, clients: Clients): Promise<string> {
+  const record = await showBuild(id, clients);
+  const archived = await clients.logs.get(id);
+  if (archived) return archived;
+  if (!isTerminal(record.status) && clients.cluster) {
+    const pods = await clients.cluster.listPods(clients.config.namespace, [id]);
+    const newest = pods.sort((a, b) =>
+      String(b.metadata?.creationTimestamp).localeCompare(String(a.metadata?.creationTimestamp)),
+    )[0];
+    const live = newest
+      ? await clients.cluster.podLog(clients.config.namespace, newest.metadata?.name ?? "", KANIKO_CONTAINER)
+      : undefined;
+    if (live) return live;
+    return `(no logs yet: the build is ${record.status})\n`;
+  }
+  if (!isTerminal(record.status))
+    return `(the build is ${record.status}; set CLUSTER_NAME or KUBECONFIG_PATH to read live logs)\n`;
+  return `(${record.logNote ?? "no logs were archived for this build"})\n`;
+}
+
+export function registerBuildCommands(program: Command, clients: () => Clients, io: Io): void {
+  const builds = program.command("builds").description("list, show, wait for, read logs of, and cancel builds");
+
+  builds
+    .command("list")
+    .description("recent builds, newest first")
+    .option("--repository <repository>", "only this repository")
+    .option("--status <status>", "only this status (QUEUED, RUNNING, SUCCEEDED, FAILED, REJECTED, CANCELLED)")
+    .option("--since <time>", "submitted since an ISO time or an age (30m, 12h, 7d)")
+    .option("--limit <n>", "at most this many", "50")
+    .option("--cursor <cursor>", "continue from a previous --json page")
+    .option("--json", "print JSON ({ builds, cursor }) for scripts")
+    .action(async (options: Record<string, string | boolean | undefined>) => {
+      const query = parseListQuery(
+        {
+          repository: options.repository as string | undefined,
+          status: options.status as string | undefined,
+          since: options.since as string | undefined,
+          limit: options.limit as string | undefined,
+          cursor: options.cursor as string | undefined,
+        },
+        new Date(),
+      );
+      if (!query.ok) throw new CliError(query.reason, 64);
+      const list = await listBuilds(clients().store, query.value);
+      if (options.json) io.json(list);
+      else
+        io.out(
+          `${formatTable(list.builds, new Date(), io.colour)}\n${list.cursor ? `(more: --cursor ${list.cursor})\n` : ""}`,
+        );
+    });
+
+  builds
+    .command("show <id>")
+    .description("one build's record")
+    .option("--json", "print the record as JSON")
+    .action(async (id: string, options: { json?: boolean }) => {
+      const record = await showBuild(id, clients());
+      if (options.json) io.json(record);
+      else io.out(`${formatRecord(record, new Date(), io.colour)}\n`);
+    });
+
+  builds
+    .command("wait <id>")
+    .description("follow a build until it finishes; exit 0 if it succeeded, 1 if not, 2 on timeout")
+    .option("--timeout <seconds>", "give up after this long", "3600")
+    .option("--json", "print the final record as JSON")
+    .action(async (id: string, options: { timeout: string; json?: boolean }) => {
+      const record = await waitForBuild(id, clients(), io, {
+        timeoutMs: Number(options.timeout) * 1000,
+        quiet: options.json,
+      });
+      if (!record) {
+        if (options.json) io.json({ id, status: "TIMEOUT" });
+        throw new CliError(
+          `build ${id} did not finish within ${options.timeout}s`,
+          WAIT_EXIT.timeout,
+          Boolean(options.json),
+        );
+      }
+      if (options.json) io.json(record);
+      else io.out(`${formatRecord(record, new Date(), io.colour)}\n`);
+      io.exitCode(WAIT_EXIT[record.status as keyof typeof WAIT_EXIT] ?? 1);
+    });
+
+  builds
+    .command("logs <id>")
+    .description("the builder's logs: archived in S3, or live from the pod while it runs")
+    .option("--json", "print { id, logs } as JSON")
+    .action(async (id: string, options: { json?: boolean }) => {
+      const text = await buildLogs(id, clients());
+      if (options.json) io.json({ id, logs: text });
+      else io.out(text);
+    });
+
+  builds
+    .command("cancel <id>")
+    .description("stop a build: deletes its Job and records CANCELLED")
+    .option("--json", "print the outcome as JSON")
+    .action(async (id: string, options: { json?: boolean }) => {
+      const c = clients();
+      if (!c.cluster) throw new CliError("cancel needs the cluster: set CLUSTER_NAME or KUBECONFIG_PATH", 64);
+      const result = await cancelBuild(
+        id,
+        {
+          store: c.store,
+          cluster: c.cluster,
+          logs: c.logs,
+          events: c.events,
+          namespace: c.config.namespace,
+          now: () => new Date(),
+        },
+        process.env.USER ? `${process.env.USER} (dropbuild CLI)` : "the dropbuild CLI",
+      );
+      if (options.json) io.json(result);
+      else if (result.outcome === "not-found") throw new CliError(`no build with id ${id}`, 3);
+      else if (result.outcome === "already-finished")
+        io.out(`build ${id} had already finished: ${result.record.status}\n`);
+      else io.out(`cancelled build ${id}\n`);
+    });
+}

@@ -3,7 +3,7 @@ import type { S3Event } from "aws-lambda";
 import { loadConfig } from "../src/config.js";
 import { KubernetesBuildCluster } from "../src/kube/cluster.js";
 import { createLogger } from "../src/log.js";
-import { createTriggerHandler } from "../src/trigger/handler.js";
+import { createTriggerHandler, type TriggerResult } from "../src/trigger/handler.js";
 import { makeBuildStore, makeConnector, makeS3, S3ContextObjects, submitSettings } from "../src/wiring.js";
 
 const config = loadConfig();
@@ -19,4 +19,4 @@ const submit = createTriggerHandler(
   logger,
 );
 
-export const handler = (event: S3Event): Promise<void> => submit(event);
+export const handler = (event: S3Event): Promise<TriggerResult> => submit(event);

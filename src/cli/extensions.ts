@@ -1,6 +1,13 @@
 import type { Command } from "commander";
 import type { Clients } from "./clients.js";
+import { registerDashboardCommand } from "./dashboard.js";
+import { registerDemoCommand } from "./demo.js";
 import type { Io } from "./io.js";
+import { registerLocalCommands } from "./local.js";
 
-/** Command groups beyond submit/builds: local runtime, dashboard, redrive. */
-export function registerExtensions(_program: Command, _clients: () => Clients, _io: Io): void {}
+/** Command groups beyond submit/builds: local runtime, demo, dashboard. */
+export function registerExtensions(program: Command, clients: () => Clients, io: Io): void {
+  registerLocalCommands(program, io);
+  registerDemoCommand(program, io);
+  registerDashboardCommand(program, clients, io);
+}

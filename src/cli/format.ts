@@ -31,7 +31,8 @@ export function formatDuration(seconds: number | undefined): string {
 
 export const shortDigest = (digest: string | undefined) => (digest ? digest.replace(/^sha256:/, "").slice(0, 12) : "-");
 
-const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "").length;
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+const visible = (text: string) => text.replace(ANSI, "").length;
 
 /** The `builds list` table: status, repository:tag, age, duration, short digest, id. */
 export function formatTable(records: BuildRecord[], now: Date, colour: boolean): string {

@@ -11,7 +11,7 @@ const COLOURS: Record<BuildStatus, string> = {
 };
 const CHARTED: BuildStatus[] = ["SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"];
 
-const escape = (text: string) =>
+const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
 
 /** Finished builds of the last 24 hours, per hour and outcome, as stacked SVG bars. */
@@ -59,14 +59,14 @@ export function renderDashboard(
     .join(" ");
   const rows = records
     .map(
-      (r) => `<tr data-build-id="${escape(r.id)}">
+      (r) => `<tr data-build-id="${escapeHtml(r.id)}">
   <td><span class="status" style="color:${COLOURS[r.status]}">${r.status}</span></td>
-  <td>${escape(`${r.repository}:${r.tag}`)}</td>
-  <td title="${escape(r.submittedAt)}">${formatAge(r.submittedAt, now)} ago</td>
+  <td>${escapeHtml(`${r.repository}:${r.tag}`)}</td>
+  <td title="${escapeHtml(r.submittedAt)}">${formatAge(r.submittedAt, now)} ago</td>
   <td>${formatDuration(r.durationSeconds)}</td>
-  <td><code>${escape(shortDigest(r.digest))}</code></td>
-  <td class="reason">${escape(r.reason ?? "")}</td>
-  <td><code>${escape(r.id)}</code></td>
+  <td><code>${escapeHtml(shortDigest(r.digest))}</code></td>
+  <td class="reason">${escapeHtml(r.reason ?? "")}</td>
+  <td><code>${escapeHtml(r.id)}</code></td>
 </tr>`,
     )
     .join("\n");
@@ -75,7 +75,7 @@ export function renderDashboard(
 <head>
 <meta charset="utf-8">
 <meta http-equiv="refresh" content="${options.refreshSeconds ?? 5}">
-<title>${escape(title)} builds</title>
+<title>${escapeHtml(title)} builds</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:2rem;color:#111827}
 h1{font-size:1.3rem}
@@ -89,7 +89,7 @@ footer{margin-top:1rem;color:#6b7280;font-size:12px}
 </style>
 </head>
 <body>
-<h1>${escape(title)} builds</h1>
+<h1>${escapeHtml(title)} builds</h1>
 <div class="summary">${summary}</div>
 ${outcomeChart(records, now)}
 <table>
@@ -98,7 +98,7 @@ ${outcomeChart(records, now)}
 ${rows || '<tr><td colspan="7">no builds yet</td></tr>'}
 </tbody>
 </table>
-<footer>${records.length} most recent builds · updated ${escape(now.toISOString())} · refreshes every ${options.refreshSeconds ?? 5}s</footer>
+<footer>${records.length} most recent builds · updated ${escapeHtml(now.toISOString())} · refreshes every ${options.refreshSeconds ?? 5}s</footer>
 </body>
 </html>
 `;

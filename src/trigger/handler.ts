@@ -1,7 +1,12 @@
 import type { S3Event } from "aws-lambda";
 import { z } from "zod";
 import type { Logger } from "../log.js";
-import { type SubmitDeps, submitUpload, type UploadNotice } from "./submit-upload.js";
+import { type SubmitDeps, type SubmitOutcome, submitUpload, type UploadNotice } from "./submit-upload.js";
+
+/** What an invocation did; Lambda ignores it for async invocations, `dropbuild redrive` reads it. */
+export interface TriggerResult {
+  results: SubmitOutcome[];
+}
 
 const S3EventRecord = z.object({
   s3: z.object({
@@ -34,8 +39,9 @@ export function noticeFrom(record: unknown): UploadNotice {
  * queue. Every step is idempotent, so a retry repeats nothing.
  */
 export function createTriggerHandler(deps: SubmitDeps, logger: Logger) {
-  return async (event: S3Event): Promise<void> => {
+  return async (event: S3Event): Promise<TriggerResult> => {
     const failures: unknown[] = [];
+    const results: SubmitOutcome[] = [];
     for (const record of event.Records ?? []) {
       let notice: UploadNotice;
       try {
@@ -48,6 +54,7 @@ export function createTriggerHandler(deps: SubmitDeps, logger: Logger) {
       logger.appendKeys({ bucket: notice.bucket, key: notice.encodedKey });
       try {
         const result = await submitUpload(notice, deps);
+        results.push(result);
         logger.info("upload handled", { buildId: result.id, ...result });
       } catch (error: unknown) {
         logger.error("upload failed; the invocation will be retried", error as Error);
@@ -58,5 +65,6 @@ export function createTriggerHandler(deps: SubmitDeps, logger: Logger) {
     }
     if (failures.length === 1) throw failures[0];
     if (failures.length > 1) throw new AggregateError(failures, `${failures.length} uploads failed`);
+    return { results };
   };
 }

@@ -1,0 +1,163 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { stderrProgress } from "../../bed/build/progress.js";
+import { repoRoot } from "../../bed/paths.js";
+import { bedDown } from "../../bed/up.js";
+import { startLiveView } from "../local/live-view.js";
+import { type LocalRuntime, type LocalState, startLocalRuntime } from "../local/runtime.js";
+import {
+  clearLocalState,
+  localDir,
+  processAlive,
+  readLocalState,
+  shellExports,
+  writeLocalState,
+} from "../local/state.js";
+import { makeBuildStore } from "../wiring.js";
+import { CliError, type Io } from "./io.js";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Start the runtime in this process and record it, so `local env` and `local down` find it. */
+export async function runLocalInProcess(
+  io: Io,
+  options: { port?: number; activity?: (line: string) => void },
+): Promise<LocalRuntime> {
+  const dir = localDir();
+  mkdirSync(dir, { recursive: true });
+  const runtime = await startLocalRuntime({
+    stateDir: dir,
+    progress: (message) => io.progress(`[local] ${message}\n`),
+    activity: options.activity,
+    apiPort: options.port,
+  });
+  await writeLocalState(runtime.state);
+  return runtime;
+}
+
+/** Stop cleanly on Ctrl-C or SIGTERM: no process of the bed is left behind. */
+export function stopOnSignals(stop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const handler = () => {
+      if (stopping) return;
+      stopping = true;
+      void stop().then(resolve);
+    };
+    process.once("SIGINT", handler);
+    process.once("SIGTERM", handler);
+  });
+}
+
+function summary(state: LocalState): string {
+  return [
+    `local dropbuild is running (pid ${state.pid})`,
+    `  status page and API: ${state.apiUrl}`,
+    `  AWS endpoint:        ${state.env.AWS_ENDPOINT_URL} (bucket ${state.env.CONTEXTS_BUCKET}, table ${state.env.BUILDS_TABLE})`,
+    `  Kubernetes:          ${state.bed.cluster.endpoint} (KUBECONFIG ${state.env.KUBECONFIG})`,
+    '  point your shell at it:  eval "$(npx dropbuild local env)"',
+    "",
+  ].join("\n");
+}
+
+async function detach(io: Io, port: string | undefined): Promise<void> {
+  const dir = localDir();
+  mkdirSync(dir, { recursive: true });
+  const log = join(dir, "runtime.log");
+  const fd = openSync(log, "a");
+  const args = [join(repoRoot, "bin", "dropbuild.mjs"), "local", "up", ...(port ? ["--port", port] : [])];
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ["ignore", fd, fd],
+    env: { ...process.env, DROPBUILD_LOCAL_QUIET: "1" },
+  });
+  child.unref();
+  io.progress(`starting in the background (log: ${log}); the first run builds the bed, which takes several minutes\n`);
+  const deadline = Date.now() + 30 * 60_000;
+  while (Date.now() < deadline) {
+    const state = readLocalState(dir);
+    if (state && state.pid === child.pid) {
+      io.out(summary(state));
+      return;
+    }
+    if (child.pid === undefined || !processAlive(child.pid))
+      throw new CliError(`the local runtime exited during start-up; see ${log}`);
+    await sleep(500);
+  }
+  throw new CliError(`the local runtime did not come up in time; see ${log}`);
+}
+
+export function registerLocalCommands(program: Command, io: Io): void {
+  const local = program
+    .command("local")
+    .description("run everything on this machine: emulators, a real control plane, the handlers");
+
+  local
+    .command("up")
+    .description("start the local runtime (foreground with a live view, or --detach)")
+    .option("--detach", "run in the background and return once it is ready")
+    .option("--port <port>", "port for the status page and API (default: any free port)")
+    .action(async (options: { detach?: boolean; port?: string }) => {
+      const running = readLocalState(localDir());
+      if (running) {
+        io.out(summary(running));
+        return;
+      }
+      if (options.detach) return detach(io, options.port);
+      let view: ReturnType<typeof startLiveView> | undefined;
+      const quiet = Boolean(process.env.DROPBUILD_LOCAL_QUIET);
+      const runtime = await runLocalInProcess(io, {
+        port: options.port ? Number(options.port) : undefined,
+        activity: (line) => (view ? view.activity(line) : io.progress(`${line}\n`)),
+      });
+      io.out(summary(runtime.state));
+      view = startLiveView({
+        store: makeBuildStore(runtime.config, {
+          accessKeyId: runtime.state.env.AWS_ACCESS_KEY_ID ?? "",
+          secretAccessKey: runtime.state.env.AWS_SECRET_ACCESS_KEY ?? "",
+        }),
+        write: (text) => io.progress(text),
+        interactive: io.interactive && !quiet,
+        colour: io.colour,
+        header: "Ctrl-C stops everything.",
+      });
+      await stopOnSignals(async () => {
+        view?.stop();
+        io.progress("\nstopping the local runtime...\n");
+        await runtime.stop();
+        await clearLocalState(localDir());
+      });
+      io.progress("stopped.\n");
+    });
+
+  local
+    .command("env")
+    .description("print shell exports that point dropbuild, the AWS CLI and kubectl at the local runtime")
+    .option("--json", "print them as a JSON object")
+    .action((options: { json?: boolean }) => {
+      const state = readLocalState(localDir());
+      if (!state)
+        throw new CliError("the local runtime is not running; start it with `dropbuild local up --detach`", 3);
+      if (options.json) io.json(state.env);
+      else io.out(`${shellExports(state.env)}\n`);
+    });
+
+  local
+    .command("down")
+    .description("stop the local runtime and every process it started")
+    .action(async () => {
+      const dir = localDir();
+      const state = readLocalState(dir);
+      if (state) {
+        process.kill(state.pid, "SIGTERM");
+        const deadline = Date.now() + 60_000;
+        while (processAlive(state.pid) && Date.now() < deadline) await sleep(200);
+      }
+      // Whatever is left (a runtime killed with SIGKILL leaves its bed running).
+      const stopped = await bedDown(join(dir, "bed"));
+      await clearLocalState(dir);
+      stderrProgress(state || stopped.length ? "the local runtime is stopped" : "nothing was running");
+    });
+}

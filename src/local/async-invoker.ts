@@ -1,0 +1,126 @@
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+
+/** What Lambda sends to an on-failure destination when an async invocation has used its retries. */
+export interface FailureDestinationRecord {
+  version: "1.0";
+  timestamp: string;
+  requestContext: {
+    requestId: string;
+    functionArn: string;
+    condition: "RetriesExhausted";
+    approximateInvokeCount: number;
+  };
+  requestPayload: unknown;
+  responseContext: { statusCode: number; executedVersion: string; functionError: "Unhandled" };
+  responsePayload: { errorType: string; errorMessage: string };
+}
+
+export interface AsyncInvokerOptions {
+  sqs: SQSClient;
+  /** Where the events arrive (the S3 notification queue). */
+  queueUrl: string;
+  /** The on-failure destination. */
+  deadLetterQueueUrl: string;
+  functionArn: string;
+  handler: (event: unknown) => Promise<unknown>;
+  /** Lambda's default: the first try and 2 retries. */
+  maxAttempts?: number;
+  /** Lambda waits about 1 then 2 minutes; locally, seconds. */
+  retryDelaySeconds?: number[];
+  onInvoke?: (result: { ok: boolean; attempt: number; parked: boolean; error?: string }) => void;
+}
+
+const isTestEvent = (body: unknown) =>
+  typeof body === "object" && body !== null && (body as { Event?: string }).Event === "s3:TestEvent";
+
+/**
+ * Invoke a handler for each queued event with Lambda's asynchronous
+ * semantics: a failed invocation is retried after a delay, and after its
+ * last attempt the event is parked in the dead-letter queue in the format
+ * Lambda's on-failure destination uses, so `dropbuild redrive` treats both
+ * the same way.
+ */
+export function startAsyncInvoker(options: AsyncInvokerOptions): { stop: () => Promise<void> } {
+  const maxAttempts = options.maxAttempts ?? 3;
+  const delays = options.retryDelaySeconds ?? [1, 2];
+  let running = true;
+
+  const handle = async (message: Message) => {
+    const attempt = Number(message.Attributes?.ApproximateReceiveCount ?? "1");
+    const body: unknown = JSON.parse(message.Body ?? "null");
+    const done = () =>
+      options.sqs.send(new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: message.ReceiptHandle }));
+    if (isTestEvent(body)) return done();
+    try {
+      await options.handler(body);
+      await done();
+      options.onInvoke?.({ ok: true, attempt, parked: false });
+    } catch (error: unknown) {
+      const errorMessage = error instanceof Error ? error.message : String(error);
+      if (attempt >= maxAttempts) {
+        const record: FailureDestinationRecord = {
+          version: "1.0",
+          timestamp: new Date().toISOString(),
+          requestContext: {
+            requestId: message.MessageId ?? "",
+            functionArn: options.functionArn,
+            condition: "RetriesExhausted",
+            approximateInvokeCount: attempt,
+          },
+          requestPayload: body,
+          responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
+          responsePayload: { errorType: error instanceof Error ? error.name : "Error", errorMessage },
+        };
+        await options.sqs.send(
+          new SendMessageCommand({ QueueUrl: options.deadLetterQueueUrl, MessageBody: JSON.stringify(record) }),
+        );
+        await done();
+        options.onInvoke?.({ ok: false, attempt, parked: true, error: errorMessage });
+      } else {
+        await options.sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: options.queueUrl,
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: delays[attempt - 1] ?? delays.at(-1) ?? 1,
+          }),
+        );
+        options.onInvoke?.({ ok: false, attempt, parked: false, error: errorMessage });
+      }
+    }
+  };
+
+  const loop = (async () => {
+    while (running) {
+      try {
+        const { Messages } = await options.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: options.queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+            VisibilityTimeout: 60,
+            AttributeNames: ["All"],
+            MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+          }),
+        );
+        for (const message of Messages ?? []) await handle(message);
+      } catch {
+        // The emulator going away (shutdown) or a blip: try again shortly.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  })();
+
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,242 @@
+import type { Server } from "node:http";
+import { join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { S3Event } from "aws-lambda";
+import type { Progress } from "../../bed/build/progress.js";
+import { repoRoot } from "../../bed/paths.js";
+import type { BedInfo } from "../../bed/state.js";
+import { bedDown, bedUp } from "../../bed/up.js";
+import { createApiHandler } from "../api/handler.js";
+import { type Config, loadConfig } from "../config.js";
+import { startLocalHttp } from "../dashboard/server.js";
+import { KubernetesBuildCluster } from "../kube/cluster.js";
+import { fileLogger } from "../log.js";
+import { reconcile } from "../reconcile/reconcile.js";
+import { createTriggerHandler, type TriggerResult } from "../trigger/handler.js";
+import {
+  makeBuildEvents,
+  makeBuildStore,
+  makeConnector,
+  makeLogArchive,
+  makeS3,
+  reconcileSettings,
+  S3ContextObjects,
+  submitSettings,
+} from "../wiring.js";
+import { startAsyncInvoker } from "./async-invoker.js";
+import { applyInfra, ensureBuildsTable, ensureContextsBucket, ensureOutcomeQueue } from "./provision.js";
+
+/** The local deployment's resource names, as serverless.yml would name a stage called "local". */
+export const LOCAL_NAMES = {
+  bucket: "dropbuild-local-contexts",
+  table: "dropbuild-local-builds",
+  uploadsQueue: "dropbuild-local-uploads",
+  deadLetterQueue: "dropbuild-local-trigger-dlq",
+  outcomesQueue: "dropbuild-local-outcomes",
+  outcomesRule: "dropbuild-local-outcomes",
+  busName: "default",
+  registry: "registry.dropbuild.local:5000",
+} as const;
+
+export interface LocalState {
+  pid: number;
+  stateDir: string;
+  startedAt: string;
+  apiUrl: string;
+  bed: BedInfo;
+  queues: { uploads: string; deadLetter: string; outcomes: string };
+  /** Shell variables that point dropbuild, the AWS CLI and kubectl at this runtime. */
+  env: Record<string, string>;
+}
+
+export type Activity = (line: string) => void;
+
+export interface LocalRuntime {
+  state: LocalState;
+  config: Config;
+  stop: () => Promise<void>;
+}
+
+export interface LocalRuntimeOptions {
+  stateDir: string;
+  progress: Progress;
+  activity?: Activity;
+  apiPort?: number;
+  reconcileEveryMs?: number;
+}
+
+/** The functions' configuration on the bed, exactly as the deployed functions read theirs. */
+function functionEnvironment(bed: BedInfo): Record<string, string> {
+  return {
+    AWS_REGION: bed.aws.region,
+    AWS_ENDPOINT_URL: bed.aws.endpoint,
+    BUILDS_TABLE: LOCAL_NAMES.table,
+    CONTEXTS_BUCKET: LOCAL_NAMES.bucket,
+    EVENT_BUS_NAME: LOCAL_NAMES.busName,
+    CLUSTER_NAME: bed.cluster.name,
+    REGISTRY: LOCAL_NAMES.registry,
+    SIMULATED_BUILDS: "true",
+    QUEUED_GRACE_SECONDS: "60",
+    // One retry instead of three keeps a failing local build to seconds, not minutes of Job backoff.
+    BUILD_BACKOFF_LIMIT: "1",
+  };
+}
+
+/**
+ * Everything on this machine: the bed, the resources serverless.yml would
+ * create, and the real handlers run in this process: the trigger fed from
+ * the S3 notification queue with Lambda's retry and on-failure semantics,
+ * the reconciler every few seconds, and the API plus status page on localhost.
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const activity = options.activity ?? (() => {});
+  const bedDir = join(options.stateDir, "bed");
+  const bed = await bedUp(bedDir, options.progress);
+  try {
+    return await startOnBed(bed, bedDir, options, activity);
+  } catch (error: unknown) {
+    await bedDown(bedDir);
+    throw error;
+  }
+}
+
+async function startOnBed(
+  bed: BedInfo,
+  bedDir: string,
+  options: LocalRuntimeOptions,
+  activity: Activity,
+): Promise<LocalRuntime> {
+  options.progress("creating the bucket, table, queues and rules (as serverless.yml would) and applying infra/k8s");
+  const admin = {
+    region: bed.aws.region,
+    endpoint: bed.aws.endpoint,
+    credentials: { accessKeyId: bed.aws.accessKeyId, secretAccessKey: bed.aws.secretAccessKey },
+  };
+  const sqs = new SQSClient(admin);
+  await ensureBuildsTable(new DynamoDBClient(admin), LOCAL_NAMES.table);
+  const config = loadConfig(functionEnvironment(bed));
+  const s3Admin = makeS3(config, admin.credentials);
+  const { queueUrl: uploads } = await ensureContextsBucket(s3Admin, sqs, LOCAL_NAMES.bucket, LOCAL_NAMES.uploadsQueue);
+  const { QueueUrl: deadLetter } = await sqs.send(new CreateQueueCommand({ QueueName: LOCAL_NAMES.deadLetterQueue }));
+  const { queueUrl: outcomes } = await ensureOutcomeQueue(new EventBridgeClient(admin), sqs, {
+    busName: LOCAL_NAMES.busName,
+    ruleName: LOCAL_NAMES.outcomesRule,
+    queueName: LOCAL_NAMES.outcomesQueue,
+  });
+  if (!deadLetter) throw new Error("could not create the dead-letter queue");
+  await applyInfra(bed.kubectl, bed.kubeconfigs.admin, join(repoRoot, "infra", "k8s", "overlays", "local"));
+
+  // The functions run as their IAM role: the bed's webhook maps it like an EKS access entry.
+  const functions = bed.identities.functions;
+  if (!functions) throw new Error("the bed has no functions identity");
+  const credentials = { accessKeyId: functions.accessKeyId, secretAccessKey: functions.secretAccessKey };
+  const cluster = new KubernetesBuildCluster(makeConnector(config, credentials));
+  const store = makeBuildStore(config, credentials);
+  const logs = makeLogArchive(config, credentials);
+  const events = makeBuildEvents(config, credentials);
+  const logFile = (name: string) => join(options.stateDir, `${name}.log`);
+
+  const trigger = createTriggerHandler(
+    {
+      objects: new S3ContextObjects(makeS3(config, credentials)),
+      store,
+      cluster,
+      settings: submitSettings(config),
+      now: () => new Date(),
+    },
+    fileLogger("dropbuild-trigger", logFile("trigger")),
+  );
+  const invoker = startAsyncInvoker({
+    sqs,
+    queueUrl: uploads,
+    deadLetterQueueUrl: deadLetter,
+    functionArn: `arn:aws:lambda:${bed.aws.region}:123456789012:function:dropbuild-local-trigger`,
+    handler: async (event) => {
+      const result: TriggerResult = await trigger(event as S3Event);
+      for (const r of result.results) {
+        activity(r.outcome === "rejected" ? `build ${r.id} REJECTED: ${r.reason}` : `build ${r.id} ${r.outcome}`);
+      }
+      return result;
+    },
+    onInvoke: ({ ok, attempt, parked, error }) => {
+      if (ok) return;
+      activity(
+        parked
+          ? `trigger failed ${attempt} times; event parked in the dead-letter queue: ${error}`
+          : `trigger failed (attempt ${attempt}), will retry: ${error}`,
+      );
+    },
+  });
+
+  const reconcileLogger = fileLogger("dropbuild-reconcile", logFile("reconcile"));
+  let reconciling = true;
+  const reconcileLoop = (async () => {
+    while (reconciling) {
+      try {
+        const report = await reconcile({
+          cluster,
+          store,
+          logs,
+          events,
+          settings: reconcileSettings(config),
+          now: () => new Date(),
+          remainingMs: () => 50_000,
+        });
+        if (report.recordsUpdated || report.finalizersRemoved || report.jobsRecreated)
+          reconcileLogger.info("reconcile run", { ...report });
+      } catch (error: unknown) {
+        reconcileLogger.error("reconcile run failed", error as Error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.reconcileEveryMs ?? 2000));
+    }
+  })();
+
+  const api = createApiHandler(
+    {
+      store,
+      cancel: { cluster, logs, events, namespace: config.namespace, now: () => new Date() },
+      now: () => new Date(),
+    },
+    fileLogger("dropbuild-api", logFile("api")),
+  );
+  const server: Server = await startLocalHttp({ store, api, title: "dropbuild (local)" }, options.apiPort ?? 0);
+  const address = server.address();
+  const apiUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+
+  const state: LocalState = {
+    pid: process.pid,
+    stateDir: options.stateDir,
+    startedAt: new Date().toISOString(),
+    apiUrl,
+    bed,
+    queues: { uploads, deadLetter, outcomes },
+    env: {
+      AWS_ENDPOINT_URL: bed.aws.endpoint,
+      AWS_REGION: bed.aws.region,
+      AWS_ACCESS_KEY_ID: bed.aws.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: bed.aws.secretAccessKey,
+      BUILDS_TABLE: LOCAL_NAMES.table,
+      CONTEXTS_BUCKET: LOCAL_NAMES.bucket,
+      KUBECONFIG: bed.kubeconfigs.admin,
+      KUBECONFIG_PATH: bed.kubeconfigs.admin,
+      BUILD_NAMESPACE: config.namespace,
+      DROPBUILD_API_URL: apiUrl,
+      DROPBUILD_DLQ_URL: deadLetter,
+    },
+  };
+
+  let stopped = false;
+  return {
+    state,
+    config,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      reconciling = false;
+      await Promise.all([invoker.stop(), reconcileLoop, new Promise((resolve) => server.close(resolve))]);
+      await bedDown(bedDir);
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { existsSync, readFileSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { repoRoot } from "../../bed/paths.js";
+import type { LocalState } from "./runtime.js";
+
+/** Where `dropbuild local` keeps its state; DROPBUILD_LOCAL_DIR overrides. */
+export function localDir(env: Record<string, string | undefined> = process.env): string {
+  return env.DROPBUILD_LOCAL_DIR ?? join(repoRoot, ".bed", "local");
+}
+
+const stateFile = (dir: string) => join(dir, "local.json");
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The running local runtime, if any (a state file whose process is alive). */
+export function readLocalState(dir: string): LocalState | undefined {
+  const file = stateFile(dir);
+  if (!existsSync(file)) return undefined;
+  const state = JSON.parse(readFileSync(file, "utf8")) as LocalState;
+  return processAlive(state.pid) ? state : undefined;
+}
+
+export async function writeLocalState(state: LocalState): Promise<void> {
+  await writeFile(stateFile(state.stateDir), JSON.stringify(state, null, 2));
+}
+
+export async function clearLocalState(dir: string): Promise<void> {
+  await rm(stateFile(dir), { force: true });
+}
+
+/** `export NAME='value'` lines for a POSIX shell. */
+export function shellExports(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([name, value]) => `export ${name}='${value.replaceAll("'", `'\\''`)}'`)
+    .join("\n");
+}

@@ -98,7 +98,7 @@ async function runDemo(io: Io, state: LocalState): Promise<boolean> {
     {
       buildArgs: {
         [SIMULATION_ARGS.failure]:
-          'error building image: error building stage: RUN echo "compiling..." && exit 2: exit status 2',
+          'error building image: error building stage: RUN echo "compiling..." && exit 1: exit status 1',
       },
     },
     { s3: clients.s3, bucket: clients.config.bucket },

@@ -4,15 +4,32 @@
  *
  *   tsx scripts/bundle.ts [outdir]   → <outdir>/<function>/index.mjs
  */
-import { readdirSync, statSync } from "node:fs";
+import { createWriteStream, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
+import { ZipFile } from "yazl";
 import { repoRoot } from "../bed/paths.js";
 
 export interface BundleResult {
   name: string;
   file: string;
   bytes: number;
+  /** The deployment package: <outdir>/<function>.zip holding index.mjs. */
+  zip: string;
+  zipBytes: number;
+}
+
+/** A Lambda deployment package: index.mjs at the root, fixed timestamps so identical code zips identically. */
+function zipBundle(file: string, zipPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const zip = new ZipFile();
+    zip.addFile(file, "index.mjs", { mtime: new Date("2026-01-01T00:00:00Z"), mode: 0o644 });
+    zip.outputStream
+      .pipe(createWriteStream(zipPath))
+      .on("close", () => resolve())
+      .on("error", reject);
+    zip.end();
+  });
 }
 
 export function functionNames(): string[] {
@@ -33,14 +50,16 @@ export async function bundleFunctions(outdir: string, names = functionNames()): 
       target: "node22",
       format: "esm",
       minify: true,
-      sourcemap: "linked",
+      sourcemap: false,
       legalComments: "external",
       mainFields: ["module", "main"],
       // Some dependencies are CommonJS and call require(); give ESM output one.
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
       logLevel: "warning",
     });
-    results.push({ name, file, bytes: statSync(file).size });
+    const zip = join(outdir, `${name}.zip`);
+    await zipBundle(file, zip);
+    results.push({ name, file, bytes: statSync(file).size, zip, zipBytes: statSync(zip).size });
   }
   return results;
 }
@@ -49,7 +68,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const outdir = resolve(process.argv[2] ?? join(repoRoot, "dist"));
   for (const result of await bundleFunctions(outdir)) {
     process.stdout.write(
-      `${result.name.padEnd(10)} ${(result.bytes / 1024).toFixed(0).padStart(6)} KiB  ${result.file}\n`,
+      `${result.name.padEnd(10)} ${(result.bytes / 1024).toFixed(0).padStart(6)} KiB bundle ${(result.zipBytes / 1024).toFixed(0).padStart(6)} KiB zip  ${result.zip}\n`,
     );
   }
 }

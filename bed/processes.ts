@@ -6,6 +6,8 @@ export interface DaemonRecord {
   name: string;
   pid: number;
   log: string;
+  /** How it was started, so a test can stop and restart one component. */
+  command?: { file: string; args: string[]; cwd?: string };
 }
 
 /** A component that did not come up; names it and its log file. */
@@ -49,7 +51,7 @@ export function startDaemon(
   });
   child.unref();
   if (child.pid === undefined) throw new ComponentStartError(name, options.log, `could not spawn ${file}`);
-  return { name, pid: child.pid, log: options.log, exited };
+  return { name, pid: child.pid, log: options.log, exited, command: { file, args, cwd: options.cwd } };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -53,7 +53,7 @@ export async function bedUp(stateDir: string, progress: Progress): Promise<BedIn
   await mkdir(logs, { recursive: true });
   const state: BedState = { daemons: [] };
   const track = async (daemon: Daemon) => {
-    state.daemons.push({ name: daemon.name, pid: daemon.pid, log: daemon.log });
+    state.daemons.push({ name: daemon.name, pid: daemon.pid, log: daemon.log, command: daemon.command });
     await writeState(stateDir, state);
     return daemon;
   };
@@ -414,4 +414,26 @@ export async function bedDown(stateDir: string): Promise<string[]> {
   await Promise.all([...state.daemons].reverse().map((daemon) => stopDaemon(daemon)));
   await writeState(stateDir, { daemons: [] });
   return state.daemons.map((d) => d.name);
+}
+
+/** Stop one component of a running bed (tests use it to take the API server away). */
+export async function stopComponent(stateDir: string, name: string): Promise<void> {
+  const state = readState(stateDir);
+  const daemon = state?.daemons.find((d) => d.name === name);
+  if (!daemon) throw new Error(`no running bed component ${name} in ${stateDir}`);
+  await stopDaemon(daemon);
+}
+
+/** Start a stopped component again with the arguments it first had. */
+export async function startComponent(stateDir: string, name: string): Promise<void> {
+  const state = readState(stateDir);
+  const index = state?.daemons.findIndex((d) => d.name === name) ?? -1;
+  const record = state?.daemons[index];
+  if (!state || !record?.command) throw new Error(`no bed component ${name} to restart in ${stateDir}`);
+  const daemon = startDaemon(name, record.command.file, record.command.args, {
+    log: record.log,
+    cwd: record.command.cwd,
+  });
+  state.daemons[index] = { name, pid: daemon.pid, log: daemon.log, command: daemon.command };
+  await writeState(stateDir, state);
 }

@@ -19,6 +19,9 @@ const Env = z
     RECONCILE_PAGE_SIZE: int(1).default(100),
     QUEUED_GRACE_SECONDS: int(0).default(300),
     MAX_CONCURRENT_BUILDS: int(0).default(0),
+    KUEUE_QUEUE_NAME: z.string().min(1).optional(),
+    NIGHTLY_REPOSITORIES: z.string().default(""),
+    NIGHTLY_TAG_FORMAT: z.string().includes("{tag}").default("{tag}-nightly-{date}"),
     CLUSTER_NAME: z.string().min(1).optional(),
     KUBECONFIG_PATH: z.string().min(1).optional(),
     BUILD_NAMESPACE: z
@@ -67,6 +70,14 @@ function toConfig(env: z.infer<typeof Env>) {
     queuedGraceSeconds: env.QUEUED_GRACE_SECONDS,
     /** 0 means no cap. */
     maxConcurrentBuilds: env.MAX_CONCURRENT_BUILDS,
+    /** Teams on Kueue: Jobs carry this queue-name label and Kueue admits them (set the cap to 0). */
+    kueueQueueName: env.KUEUE_QUEUE_NAME,
+    /** Repositories rebuilt nightly besides those whose newest context is tagged dropbuild-nightly=true. */
+    nightlyRepositories: env.NIGHTLY_REPOSITORIES.split(",")
+      .map((r) => r.trim())
+      .filter(Boolean),
+    /** The dated tag a nightly rebuild also pushes; {tag} and {date} (YYYYMMDD) are replaced. */
+    nightlyTagFormat: env.NIGHTLY_TAG_FORMAT,
     cluster: env.KUBECONFIG_PATH
       ? ({ kind: "kubeconfig", path: env.KUBECONFIG_PATH } as const)
       : ({ kind: "eks", name: env.CLUSTER_NAME ?? "" } as const),
@@ -124,6 +135,8 @@ const ClientEnv = z.object({
   EVENT_BUS_NAME: z.string().min(1).default("default"),
   DROPBUILD_DLQ_URL: z.string().min(1).optional(),
   DROPBUILD_API_URL: z.url().optional(),
+  DROPBUILD_TRIGGER_FUNCTION: z.string().min(1).optional(),
+  DROPBUILD_LAMBDA_ENDPOINT: z.url().optional(),
 });
 
 /** What the CLI and dashboard need: where records, contexts and (optionally) the cluster are. */
@@ -136,6 +149,10 @@ export interface ClientConfig {
   namespace: string;
   eventBusName: string;
   deadLetterQueueUrl?: string;
+  /** The deployed trigger function, for `dropbuild redrive`. */
+  triggerFunction?: string;
+  /** Where Lambda's Invoke API answers (the local runtime's port), when not AWS. */
+  lambdaEndpoint?: string;
 }
 
 /**
@@ -174,5 +191,7 @@ export function loadClientConfig(
     namespace: e.BUILD_NAMESPACE,
     eventBusName: e.EVENT_BUS_NAME,
     deadLetterQueueUrl: e.DROPBUILD_DLQ_URL,
+    triggerFunction: e.DROPBUILD_TRIGGER_FUNCTION,
+    lambdaEndpoint: e.DROPBUILD_LAMBDA_ENDPOINT,
   };
 }

@@ -62,6 +62,7 @@ export function makeConnector(
 export function jobSettings(config: Config): JobSettings {
   return {
     namespace: config.namespace,
+    deployment: config.buildsTable,
     images: config.images,
     builderServiceAccount: config.builderServiceAccount,
     workspaceClaim: config.workspaceClaim,
@@ -74,11 +75,13 @@ export function jobSettings(config: Config): JobSettings {
     region: config.region,
     awsEndpoint: config.awsEndpoint,
     simulatedBuilds: config.simulatedBuilds,
+    kueueQueueName: config.kueueQueueName,
   };
 }
 
 export function submitSettings(config: Config): SubmitSettings {
   return {
+    maxConcurrentBuilds: config.maxConcurrentBuilds,
     registry: config.registry,
     defaultDockerfile: config.defaultDockerfile,
     contextLimits: config.contextLimits,
@@ -108,6 +111,7 @@ export function reconcileSettings(config: Config): ReconcileSettings {
     namespace: config.namespace,
     pageSize: config.reconcilePageSize,
     queuedGraceSeconds: config.queuedGraceSeconds,
+    maxConcurrentBuilds: config.maxConcurrentBuilds,
     job: jobSettings(config),
   };
 }

@@ -36,6 +36,8 @@ export interface BuildRecord {
   buildArgs?: Record<string, string>;
   target?: string;
   submittedAt: string;
+  /** When S3 accepted the upload (event time), for uploads. */
+  uploadedAt?: string;
   startedAt?: string;
   finishedAt?: string;
   durationSeconds?: number;
@@ -62,6 +64,7 @@ export interface RecordContext {
   namespace: string;
   now: Date;
   retentionDays: number;
+  uploadedAt?: string;
 }
 
 function base(ctx: RecordContext) {
@@ -71,6 +74,7 @@ function base(ctx: RecordContext) {
     trigger: ctx.trigger,
     namespace: ctx.namespace,
     submittedAt: ctx.now.toISOString(),
+    uploadedAt: ctx.uploadedAt,
     attempts: 0,
     expiresAt: Math.floor(ctx.now.getTime() / 1000) + ctx.retentionDays * 86_400,
   };

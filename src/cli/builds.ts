@@ -33,7 +33,7 @@ export async function waitForBuild(
     const record = await clients.store.get(id);
     const elapsed = formatDuration(Math.round((Date.now() - started) / 1000));
     const line = record
-      ? `${colourStatus(record.status, io.colour)} ${record.repository}:${record.tag}  ${elapsed}${record.attempts > 1 ? `  attempt ${record.attempts}` : ""}${record.queuePosition ? `  queue position ${record.queuePosition}` : ""}`
+      ? `${colourStatus(record.status, io.colour)} ${record.repository}:${record.tag}  ${elapsed}${record.attempts > 1 ? `  attempt ${record.attempts}` : ""}${record.status === "QUEUED" && record.queuePosition ? `  queue position ${record.queuePosition}` : ""}`
       : `waiting for the build record  ${elapsed}`;
     if (!options.quiet) {
       if (io.interactive) io.progress(`\r\x1b[2K${spinner[tick++ % spinner.length]} ${line}`);

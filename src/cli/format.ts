@@ -73,7 +73,7 @@ export function formatRecord(r: BuildRecord, now: Date, colour: boolean): string
     ["duration", r.durationSeconds === undefined ? undefined : formatDuration(r.durationSeconds)],
     ["attempts", String(r.attempts)],
     ["digest", r.digest],
-    ["queue position", r.queuePosition === undefined ? undefined : String(r.queuePosition)],
+    ["queue position", r.status === "QUEUED" && r.queuePosition ? String(r.queuePosition) : undefined],
     ["reason", r.reason],
     ["logs", r.logLocation ?? r.logNote],
     ["job", r.jobName ? `${r.namespace}/${r.jobName}` : undefined],

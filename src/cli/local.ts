@@ -145,6 +145,34 @@ export function registerLocalCommands(program: Command, io: Io): void {
     });
 
   local
+    .command("nightly")
+    .description("run the nightly rebuild now, as its schedule would")
+    .option("--date <iso>", "the night to run for (default: now); the same night builds once")
+    .option("--json", "print the report as JSON")
+    .action(async (options: { date?: string; json?: boolean }) => {
+      const state = readLocalState(localDir());
+      if (!state)
+        throw new CliError("the local runtime is not running; start it with `dropbuild local up --detach`", 3);
+      const fn = state.env.DROPBUILD_NIGHTLY_FUNCTION ?? "";
+      const res = await fetch(`${state.apiUrl}/2015-03-31/functions/${fn}/invocations`, {
+        method: "POST",
+        body: JSON.stringify({
+          source: "aws.events",
+          "detail-type": "Scheduled Event",
+          time: options.date ?? new Date().toISOString(),
+        }),
+      });
+      const report = (await res.json()) as {
+        submitted?: { id: string; outcome: string }[];
+        skipped?: unknown[];
+        errorMessage?: string;
+      };
+      if (res.headers.get("x-amz-function-error")) throw new CliError(`the nightly run failed: ${report.errorMessage}`);
+      if (options.json) io.json(report);
+      else io.out(`nightly: ${report.submitted?.length ?? 0} submitted, ${report.skipped?.length ?? 0} skipped\n`);
+    });
+
+  local
     .command("down")
     .description("stop the local runtime and every process it started")
     .action(async () => {

@@ -9,7 +9,11 @@ export interface LocalHttpOptions {
   api?: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
   title?: string;
   recent?: number;
+  /** Functions served through Lambda's Invoke API (POST /2015-03-31/functions/{name}/invocations). */
+  lambdas?: Record<string, (event: unknown) => Promise<unknown>>;
 }
+
+const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
 async function body(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -45,6 +49,30 @@ export function startLocalHttp(options: LocalHttpOptions, port: number, host = "
         const page = await options.store.query({ limit: options.recent ?? 100 });
         res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
         res.end(renderDashboard(page.records, new Date(), { title: options.title }));
+        return;
+      }
+      const invoke = INVOKE_PATH.exec(url.pathname);
+      if (invoke?.[1] && req.method === "POST") {
+        const fn = options.lambdas?.[decodeURIComponent(invoke[1])];
+        if (!fn) {
+          res.writeHead(404, { "content-type": "application/json", "x-amzn-errortype": "ResourceNotFoundException" });
+          res.end(JSON.stringify({ message: `Function not found: ${invoke[1]}` }));
+          return;
+        }
+        const text = await body(req);
+        try {
+          const result = await fn(text ? JSON.parse(text) : {});
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(result ?? null));
+        } catch (error: unknown) {
+          // As Lambda reports an unhandled function error: 200, with the error in the payload.
+          res.writeHead(200, { "content-type": "application/json", "x-amz-function-error": "Unhandled" });
+          res.end(
+            JSON.stringify({
+              errorType: error instanceof Error ? error.name : "Error",
+              errorMessage: error instanceof Error ? error.message : String(error),
+            }),
+          );
+        }
         return;
       }
       if (options.api && url.pathname.startsWith("/builds")) {

@@ -9,7 +9,7 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import type { ClusterConnector } from "./connect.js";
-import { LABELS, RECORD_FINALIZER } from "./job.js";
+import { LABELS, labelValue, RECORD_FINALIZER } from "./job.js";
 
 /** The cluster could not be reached or refused us; the invocation should fail and be retried. */
 export class ClusterUnavailableError extends Error {
@@ -33,7 +33,8 @@ export interface JobPage {
 
 /** What the reconciler, the queue and cancel need from the cluster. */
 export interface ReconcileCluster extends BuildCluster {
-  listJobs(namespace: string, limit: number, continueToken?: string): Promise<JobPage>;
+  /** This deployment's build Jobs, one page at a time. */
+  listJobs(namespace: string, deployment: string, limit: number, continueToken?: string): Promise<JobPage>;
   listPods(namespace: string, buildIds: string[]): Promise<V1Pod[]>;
   /** undefined when the pod or its log is gone. */
   podLog(namespace: string, pod: string, container: string): Promise<string | undefined>;
@@ -65,11 +66,11 @@ export class KubernetesBuildCluster implements ReconcileCluster {
     }
   }
 
-  listJobs(namespace: string, limit: number, continueToken?: string): Promise<JobPage> {
+  listJobs(namespace: string, deployment: string, limit: number, continueToken?: string): Promise<JobPage> {
     return this.call("could not list Jobs", async (config) => {
       const list = await config.makeApiClient(BatchV1Api).listNamespacedJob({
         namespace,
-        labelSelector: `${LABELS.managedBy}=dropbuild`,
+        labelSelector: `${LABELS.managedBy}=dropbuild,${LABELS.deployment}=${labelValue(deployment)}`,
         limit,
         _continue: continueToken,
       });

@@ -7,6 +7,8 @@ export const LABELS = {
   buildId: "dropbuild.dev/build-id",
   repository: "dropbuild.dev/repository",
   managedBy: "app.kubernetes.io/managed-by",
+  /** Which deployment (stage) owns the Job, so two sharing a namespace never touch each other's. */
+  deployment: "dropbuild.dev/deployment",
 } as const;
 export const ANNOTATIONS = {
   repository: "dropbuild.dev/repository",
@@ -16,7 +18,11 @@ export const ANNOTATIONS = {
   key: "dropbuild.dev/source-key",
   version: "dropbuild.dev/source-version",
   etag: "dropbuild.dev/source-etag",
+  /** When the build was queued (upload time); suspended Jobs are released in this order. */
+  queuedAt: "dropbuild.dev/queued-at",
 } as const;
+/** Kueue's label naming the LocalQueue a Job is admitted through. */
+export const KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name";
 /** Holds a finished Job until the reconciler has recorded its outcome (TTL cleanup waits for it). */
 export const RECORD_FINALIZER = "dropbuild.dev/record";
 export const KANIKO_CONTAINER = "kaniko";
@@ -30,6 +36,8 @@ const SIMULATION_ARG_NAMES = new Set<string>(Object.values(SIMULATION_ARGS));
 
 export interface JobSettings {
   namespace: string;
+  /** The owning deployment's id (its table name); labels every Job. */
+  deployment: string;
   images: { kaniko: string; staging: string; unpack: string };
   builderServiceAccount: string;
   workspaceClaim: string;
@@ -42,6 +50,8 @@ export interface JobSettings {
   region: string;
   /** Passed to the staging container so it reads from the same S3 endpoint (LocalStack, emulators). */
   awsEndpoint?: string;
+  /** Hand admission to Kueue: label Jobs with this LocalQueue (they start suspended; Kueue releases them). */
+  kueueQueueName?: string;
   /** Local bed only: label the pod so kwok simulates the build. */
   simulatedBuilds?: boolean;
 }
@@ -53,6 +63,8 @@ export interface JobRequest {
   source: SourceObject;
   /** Create the Job suspended (queued behind the concurrency cap). */
   suspend?: boolean;
+  /** ISO time the build was queued, kept as an annotation for FIFO release. */
+  queuedAt?: string;
 }
 
 /** Label values allow [A-Za-z0-9._-], at most 63 characters, alphanumeric at both ends. */
@@ -81,11 +93,13 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
   const buildDir = `${WORKSPACE_MOUNT}/builds/${buildId}`;
   const archive = `${buildDir}/context.${source.key.endsWith(".tar") ? "tar" : "tar.gz"}`;
   const contextDir = `${buildDir}/context`;
-  const labels = {
+  const labels: Record<string, string> = {
     [LABELS.buildId]: buildId,
     [LABELS.repository]: labelValue(spec.repository),
     [LABELS.managedBy]: "dropbuild",
+    [LABELS.deployment]: labelValue(settings.deployment),
   };
+  if (settings.kueueQueueName) labels[KUEUE_QUEUE_LABEL] = settings.kueueQueueName;
   const annotations: Record<string, string> = {
     [ANNOTATIONS.repository]: spec.repository,
     [ANNOTATIONS.tag]: spec.tag,
@@ -95,6 +109,7 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
   };
   if (source.versionId) annotations[ANNOTATIONS.version] = source.versionId;
   if (source.etag) annotations[ANNOTATIONS.etag] = source.etag.replaceAll('"', "");
+  if (request.queuedAt) annotations[ANNOTATIONS.queuedAt] = request.queuedAt;
 
   const workspaceMount: V1VolumeMount = { name: "workspace", mountPath: WORKSPACE_MOUNT };
   const volumes: V1Volume[] = [{ name: "workspace", persistentVolumeClaim: { claimName: settings.workspaceClaim } }];
@@ -107,7 +122,11 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
     kanikoMounts.push({ name: "registry-auth", mountPath: "/kaniko/.docker", readOnly: true });
   }
 
-  const podLabels: Record<string, string> = { ...labels };
+  const podLabels: Record<string, string> = {
+    [LABELS.buildId]: buildId,
+    [LABELS.repository]: labels[LABELS.repository] ?? "",
+    [LABELS.managedBy]: "dropbuild",
+  };
   const podAnnotations: Record<string, string> = {};
   if (settings.simulatedBuilds) {
     Object.assign(podLabels, { "bed.dropbuild.dev/simulated": "true" });

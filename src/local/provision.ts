@@ -106,10 +106,19 @@ export async function applyInfra(kubectl: string, kubeconfig: string, overlayDir
  * An EventBridge rule sending every dropbuild outcome to an SQS queue: what a
  * team would set up to be notified, and what the local runtime's live view reads.
  */
-export async function ensureOutcomeQueue(
+export function ensureOutcomeQueue(
   events: EventBridgeClient,
   sqs: SQSClient,
   options: { busName: string; ruleName: string; queueName: string },
+): Promise<{ queueUrl: string }> {
+  return ensureEventQueue(events, sqs, { ...options, source: EVENT_SOURCE });
+}
+
+/** A rule matching events of one source, delivering them to an SQS queue. */
+export async function ensureEventQueue(
+  events: EventBridgeClient,
+  sqs: SQSClient,
+  options: { busName: string; ruleName: string; queueName: string; source: string },
 ): Promise<{ queueUrl: string }> {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: options.queueName }));
   if (!QueueUrl) throw new Error(`could not create queue ${options.queueName}`);
@@ -118,7 +127,7 @@ export async function ensureOutcomeQueue(
     new PutRuleCommand({
       Name: options.ruleName,
       EventBusName: options.busName,
-      EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }),
+      EventPattern: JSON.stringify({ source: [options.source] }),
       State: "ENABLED",
     }),
   );
@@ -126,7 +135,7 @@ export async function ensureOutcomeQueue(
     new PutTargetsCommand({
       Rule: options.ruleName,
       EventBusName: options.busName,
-      Targets: [{ Id: "outcomes-queue", Arn: Attributes?.QueueArn }],
+      Targets: [{ Id: "queue", Arn: Attributes?.QueueArn }],
     }),
   );
   return { queueUrl: QueueUrl };

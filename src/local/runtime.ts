@@ -13,6 +13,8 @@ import { type Config, loadConfig } from "../config.js";
 import { startLocalHttp } from "../dashboard/server.js";
 import { KubernetesBuildCluster } from "../kube/cluster.js";
 import { fileLogger } from "../log.js";
+import { S3ContextCatalog } from "../rebuild/catalog.js";
+import { createRebuildHandler, REBUILD_SOURCE } from "../rebuild/handler.js";
 import { reconcile } from "../reconcile/reconcile.js";
 import { createTriggerHandler, type TriggerResult } from "../trigger/handler.js";
 import {
@@ -26,7 +28,13 @@ import {
   submitSettings,
 } from "../wiring.js";
 import { startAsyncInvoker } from "./async-invoker.js";
-import { applyInfra, ensureBuildsTable, ensureContextsBucket, ensureOutcomeQueue } from "./provision.js";
+import {
+  applyInfra,
+  ensureBuildsTable,
+  ensureContextsBucket,
+  ensureEventQueue,
+  ensureOutcomeQueue,
+} from "./provision.js";
 
 /** The local deployment's resource names, as serverless.yml would name a stage called "local". */
 export const LOCAL_NAMES = {
@@ -36,6 +44,10 @@ export const LOCAL_NAMES = {
   deadLetterQueue: "dropbuild-local-trigger-dlq",
   outcomesQueue: "dropbuild-local-outcomes",
   outcomesRule: "dropbuild-local-outcomes",
+  rebuildQueue: "dropbuild-local-rebuilds",
+  rebuildRule: "dropbuild-local-rebuilds",
+  triggerFunction: "dropbuild-local-trigger",
+  nightlyFunction: "dropbuild-local-nightly",
   busName: "default",
   registry: "registry.dropbuild.local:5000",
 } as const;
@@ -46,7 +58,7 @@ export interface LocalState {
   startedAt: string;
   apiUrl: string;
   bed: BedInfo;
-  queues: { uploads: string; deadLetter: string; outcomes: string };
+  queues: { uploads: string; deadLetter: string; outcomes: string; rebuilds: string };
   /** Shell variables that point dropbuild, the AWS CLI and kubectl at this runtime. */
   env: Record<string, string>;
 }
@@ -126,6 +138,13 @@ async function startOnBed(
     queueName: LOCAL_NAMES.outcomesQueue,
   });
   if (!deadLetter) throw new Error("could not create the dead-letter queue");
+  // serverless.yml's rule for rebuild events targets the nightly function; locally a queue stands between.
+  const { queueUrl: rebuilds } = await ensureEventQueue(new EventBridgeClient(admin), sqs, {
+    busName: LOCAL_NAMES.busName,
+    ruleName: LOCAL_NAMES.rebuildRule,
+    queueName: LOCAL_NAMES.rebuildQueue,
+    source: REBUILD_SOURCE,
+  });
   await applyInfra(bed.kubectl, bed.kubeconfigs.admin, join(repoRoot, "infra", "k8s", "overlays", "local"));
 
   // The functions run as their IAM role: the bed's webhook maps it like an EKS access entry.
@@ -138,21 +157,39 @@ async function startOnBed(
   const events = makeBuildEvents(config, credentials);
   const logFile = (name: string) => join(options.stateDir, `${name}.log`);
 
-  const trigger = createTriggerHandler(
+  const submitDeps = {
+    objects: new S3ContextObjects(makeS3(config, credentials)),
+    store,
+    cluster,
+    settings: submitSettings(config),
+    now: () => new Date(),
+  };
+  const trigger = createTriggerHandler(submitDeps, fileLogger("dropbuild-trigger", logFile("trigger")));
+  const rebuild = createRebuildHandler(
     {
-      objects: new S3ContextObjects(makeS3(config, credentials)),
-      store,
-      cluster,
-      settings: submitSettings(config),
-      now: () => new Date(),
+      catalog: new S3ContextCatalog(makeS3(config, credentials), config.bucket),
+      submit: submitDeps,
+      nightlyRepositories: config.nightlyRepositories,
+      nightlyTagFormat: config.nightlyTagFormat,
     },
-    fileLogger("dropbuild-trigger", logFile("trigger")),
+    fileLogger("dropbuild-nightly", logFile("nightly")),
   );
+  const rebuildInvoker = startAsyncInvoker({
+    sqs,
+    queueUrl: rebuilds,
+    deadLetterQueueUrl: deadLetter,
+    functionArn: `arn:aws:lambda:${bed.aws.region}:123456789012:function:${LOCAL_NAMES.nightlyFunction}`,
+    handler: async (event) => {
+      const result = await rebuild(event);
+      activity(`rebuild event: ${JSON.stringify(result).slice(0, 160)}`);
+      return result;
+    },
+  });
   const invoker = startAsyncInvoker({
     sqs,
     queueUrl: uploads,
     deadLetterQueueUrl: deadLetter,
-    functionArn: `arn:aws:lambda:${bed.aws.region}:123456789012:function:dropbuild-local-trigger`,
+    functionArn: `arn:aws:lambda:${bed.aws.region}:123456789012:function:${LOCAL_NAMES.triggerFunction}`,
     handler: async (event) => {
       const result: TriggerResult = await trigger(event as S3Event);
       for (const r of result.results) {
@@ -201,7 +238,19 @@ async function startOnBed(
     },
     fileLogger("dropbuild-api", logFile("api")),
   );
-  const server: Server = await startLocalHttp({ store, api, title: "dropbuild (local)" }, options.apiPort ?? 0);
+  const server: Server = await startLocalHttp(
+    {
+      store,
+      api,
+      title: "dropbuild (local)",
+      // Lambda's Invoke API for `dropbuild redrive` and the on-demand nightly run.
+      lambdas: {
+        [LOCAL_NAMES.triggerFunction]: (event) => trigger(event as S3Event),
+        [LOCAL_NAMES.nightlyFunction]: (event) => rebuild(event),
+      },
+    },
+    options.apiPort ?? 0,
+  );
   const address = server.address();
   const apiUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
 
@@ -211,7 +260,7 @@ async function startOnBed(
     startedAt: new Date().toISOString(),
     apiUrl,
     bed,
-    queues: { uploads, deadLetter, outcomes },
+    queues: { uploads, deadLetter, outcomes, rebuilds },
     env: {
       AWS_ENDPOINT_URL: bed.aws.endpoint,
       AWS_REGION: bed.aws.region,
@@ -224,6 +273,9 @@ async function startOnBed(
       BUILD_NAMESPACE: config.namespace,
       DROPBUILD_API_URL: apiUrl,
       DROPBUILD_DLQ_URL: deadLetter,
+      DROPBUILD_TRIGGER_FUNCTION: LOCAL_NAMES.triggerFunction,
+      DROPBUILD_NIGHTLY_FUNCTION: LOCAL_NAMES.nightlyFunction,
+      DROPBUILD_LAMBDA_ENDPOINT: apiUrl,
     },
   };
 
@@ -235,7 +287,12 @@ async function startOnBed(
       if (stopped) return;
       stopped = true;
       reconciling = false;
-      await Promise.all([invoker.stop(), reconcileLoop, new Promise((resolve) => server.close(resolve))]);
+      await Promise.all([
+        invoker.stop(),
+        rebuildInvoker.stop(),
+        reconcileLoop,
+        new Promise((resolve) => server.close(resolve)),
+      ]);
       await bedDown(bedDir);
     },
   };

@@ -7,12 +7,15 @@ import { type JobSettings, RECORD_FINALIZER, renderJob } from "../kube/job.js";
 import type { BuildStore } from "../store/builds.js";
 import { archiveLogs } from "./archive-logs.js";
 import { buildIdOf, durationSeconds, jobPhase, observe } from "./observe.js";
+import { planRelease } from "./queue.js";
 
 export interface ReconcileSettings {
   namespace: string;
   pageSize: number;
   /** A QUEUED record with no Job after this long gets its Job (re)created. */
   queuedGraceSeconds: number;
+  /** 0: no cap (and nothing to release). */
+  maxConcurrentBuilds: number;
   job: JobSettings;
 }
 
@@ -34,6 +37,8 @@ export interface ReconcileReport {
   eventsPublished: number;
   logsArchived: number;
   jobsRecreated: number;
+  /** Suspended Jobs released from the queue. */
+  released: number;
   /** True when the run stopped to stay inside its time; the next run carries on. */
   stoppedEarly: boolean;
 }
@@ -74,22 +79,32 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     eventsPublished: 0,
     logsArchived: 0,
     jobsRecreated: 0,
+    released: 0,
     stoppedEarly: false,
   };
   const outOfTime = () => deps.remainingMs() < SAFETY_MS;
   const seen = new Set<string>();
+  const allJobs: V1Job[] = [];
+  const queuedRecords = new Map<string, BuildRecord>();
   let continueToken: string | undefined;
   do {
     if (outOfTime()) {
       report.stoppedEarly = true;
       return report;
     }
-    const page = await deps.cluster.listJobs(deps.settings.namespace, deps.settings.pageSize, continueToken);
+    const page = await deps.cluster.listJobs(
+      deps.settings.namespace,
+      deps.settings.job.deployment,
+      deps.settings.pageSize,
+      continueToken,
+    );
     continueToken = page.continueToken;
     report.jobsSeen += page.jobs.length;
     const ids = page.jobs.map(buildIdOf).filter((id): id is string => Boolean(id));
     for (const id of ids) seen.add(id);
     const records = await deps.store.getMany(ids);
+    allJobs.push(...page.jobs);
+    for (const record of records.values()) if (record.status === "QUEUED") queuedRecords.set(record.id, record);
     const work = page.jobs.filter((job) => needsWork(job, records.get(buildIdOf(job) ?? "")));
     const pods = await deps.cluster.listPods(
       deps.settings.namespace,
@@ -105,8 +120,35 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       await settle(job, own, records.get(id), deps, report);
     }
   } while (continueToken);
+  // The queue is only released on a run that saw every Job, so the count of running builds is true.
+  if (deps.settings.maxConcurrentBuilds > 0 || allJobs.some((job) => job.spec?.suspend)) {
+    await releaseQueue(allJobs, queuedRecords, deps, report);
+  }
   await recreateMissingJobs(seen, deps, report);
   return report;
+}
+
+/**
+ * Release suspended Jobs, oldest upload first, while the cap allows, and
+ * tell each waiting build its place. With Kueue (no cap configured) the
+ * Jobs are left for Kueue to admit.
+ */
+async function releaseQueue(
+  jobs: V1Job[],
+  records: Map<string, BuildRecord>,
+  deps: ReconcileDeps,
+  report: ReconcileReport,
+): Promise<void> {
+  if (deps.settings.maxConcurrentBuilds === 0) return;
+  const plan = planRelease(jobs, deps.settings.maxConcurrentBuilds);
+  for (const job of plan.release) {
+    if (await deps.cluster.release(job)) report.released += 1;
+  }
+  for (const [index, job] of plan.waiting.entries()) {
+    const record = records.get(buildIdOf(job) ?? "");
+    if (!record || record.queuePosition === index + 1) continue;
+    if (await deps.store.advance(record.id, "QUEUED", { queuePosition: index + 1 })) report.recordsUpdated += 1;
+  }
 }
 
 async function settle(

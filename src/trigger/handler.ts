@@ -9,6 +9,7 @@ export interface TriggerResult {
 }
 
 const S3EventRecord = z.object({
+  eventTime: z.string().optional(),
   s3: z.object({
     bucket: z.object({ name: z.string().min(1) }),
     object: z.object({
@@ -21,8 +22,9 @@ const S3EventRecord = z.object({
 });
 
 export function noticeFrom(record: unknown): UploadNotice {
-  const { s3 } = S3EventRecord.parse(record);
+  const { s3, eventTime } = S3EventRecord.parse(record);
   return {
+    eventTime,
     bucket: s3.bucket.name,
     encodedKey: s3.object.key,
     versionId: s3.object.versionId,

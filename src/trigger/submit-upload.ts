@@ -16,6 +16,8 @@ import { type JobSettings, renderJob } from "../kube/job.js";
 import type { BuildStore } from "../store/builds.js";
 
 export interface UploadNotice {
+  /** When S3 accepted the upload (the event's eventTime): the queue's order. */
+  eventTime?: string;
   bucket: string;
   /** The key as the S3 event carries it: URL-encoded, `+` for space. */
   encodedKey: string;
@@ -24,7 +26,18 @@ export interface UploadNotice {
   size?: number;
 }
 
+/** How a build is submitted: an upload, or a rebuild of an existing context. */
+export interface SubmitOptions {
+  trigger?: BuildTrigger;
+  /** Makes the id distinct per rebuild (e.g. "nightly:20261124"), and stable when re-delivered. */
+  variant?: string;
+  /** More tags to push, given the context's own tag (e.g. the dated nightly tag). */
+  extraTags?: (tag: string) => string[];
+}
+
 export interface SubmitSettings {
+  /** 0: no cap. Otherwise Jobs are created suspended and the reconciler releases them oldest first. */
+  maxConcurrentBuilds: number;
   registry: string;
   defaultDockerfile: string;
   contextLimits: ContextLimits;
@@ -62,8 +75,9 @@ export type SubmitOutcome =
 export async function submitUpload(
   notice: UploadNotice,
   deps: SubmitDeps,
-  trigger: BuildTrigger = "upload",
+  options: SubmitOptions = {},
 ): Promise<SubmitOutcome> {
+  const trigger = options.trigger ?? "upload";
   const decoded = decodeEventKey(notice.encodedKey);
   const source: SourceObject & { size?: number } = {
     bucket: notice.bucket,
@@ -72,7 +86,8 @@ export async function submitUpload(
     etag: notice.etag?.replaceAll('"', ""),
     size: notice.size,
   };
-  const id = buildIdFor(source);
+  const id = buildIdFor(source, options.variant);
+  const queuedAt = notice.eventTime ?? deps.now().toISOString();
   const ctx: RecordContext = {
     id,
     source,
@@ -80,11 +95,12 @@ export async function submitUpload(
     namespace: deps.settings.job.namespace,
     now: deps.now(),
     retentionDays: deps.settings.retentionDays,
+    uploadedAt: notice.eventTime,
   };
 
   const known = await deps.store.get(id);
   if (known && known.status !== "QUEUED") return { outcome: "duplicate", id, status: known.status };
-  if (known?.jobName) return createJob(id, specOfRecord(known), known.source, deps);
+  if (known?.jobName) return createJob(id, specOfRecord(known), known.source, deps, known.submittedAt, true);
 
   const reject = async (reason: string, names: { repository?: string; tag?: string } = {}): Promise<SubmitOutcome> => {
     const put = await deps.store.create(rejectedRecord(ctx, reason, names));
@@ -118,6 +134,11 @@ export async function submitUpload(
     dockerfile: deps.settings.defaultDockerfile,
   });
   if (!spec.ok) return reject(spec.reason, names);
+  for (const tag of options.extraTags?.(spec.value.tag) ?? []) {
+    if (spec.value.tags.includes(tag)) continue;
+    spec.value.tags.push(tag);
+    spec.value.destinations.push(`${deps.settings.registry}/${spec.value.repository}:${tag}`);
+  }
 
   const inspection = await inspectContext(await deps.objects.open(source), {
     compression: key.value.compression,
@@ -130,10 +151,23 @@ export async function submitUpload(
   if (!put.created && put.existing.status !== "QUEUED") {
     return { outcome: "duplicate", id, status: put.existing.status };
   }
-  return createJob(id, spec.value, source, deps);
+  return createJob(id, spec.value, source, deps, queuedAt, !put.created);
 }
 
-async function createJob(id: string, spec: BuildSpec, source: SourceObject, deps: SubmitDeps): Promise<SubmitOutcome> {
-  const job = renderJob({ buildId: id, jobName: jobNameFor(id), spec, source }, deps.settings.job);
-  return { outcome: "submitted", id, job: await deps.cluster.createJob(job) };
+async function createJob(
+  id: string,
+  spec: BuildSpec,
+  source: SourceObject,
+  deps: SubmitDeps,
+  queuedAt: string,
+  /** The record already existed: if the Job does too, this event was a duplicate. */
+  recorded: boolean,
+): Promise<SubmitOutcome> {
+  // With a cap, every Job starts suspended: only the reconciler releases, so
+  // concurrent triggers can never exceed the cap between them.
+  const suspend = deps.settings.maxConcurrentBuilds > 0 || Boolean(deps.settings.job.kueueQueueName);
+  const job = renderJob({ buildId: id, jobName: jobNameFor(id), spec, source, suspend, queuedAt }, deps.settings.job);
+  const created = await deps.cluster.createJob(job);
+  if (recorded && created === "exists") return { outcome: "duplicate", id, status: "QUEUED" };
+  return { outcome: "submitted", id, job: created };
 }

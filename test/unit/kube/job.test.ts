@@ -3,6 +3,7 @@ import { type JobSettings, labelValue, renderJob } from "../../../src/kube/job.j
 
 const settings: JobSettings = {
   namespace: "dropbuild",
+  deployment: "dropbuild-prod-builds",
   images: {
     kaniko: "ghcr.io/osscontainertools/kaniko:v1.27.6",
     staging: "public.ecr.aws/aws-cli/aws-cli:2.36.15",

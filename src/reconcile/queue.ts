@@ -1,0 +1,35 @@
+import type { V1Job } from "@kubernetes/client-node";
+import { ANNOTATIONS } from "../kube/job.js";
+import { jobPhase } from "./observe.js";
+
+export interface ReleasePlan {
+  /** Suspended Jobs to release now, oldest first. */
+  release: V1Job[];
+  /** Suspended Jobs that keep waiting, in queue order (position 1 first). */
+  waiting: V1Job[];
+  /** Jobs running (unsuspended and unfinished). */
+  active: number;
+}
+
+const queuedAt = (job: V1Job) =>
+  job.metadata?.annotations?.[ANNOTATIONS.queuedAt] ?? new Date(job.metadata?.creationTimestamp ?? 0).toISOString();
+
+/**
+ * The build queue lives in Kubernetes: suspended Jobs wait, oldest upload
+ * first. Given every build Job and the cap, which to release now. Pure, so
+ * the order rules are tested on their own.
+ */
+export function planRelease(jobs: V1Job[], cap: number): ReleasePlan {
+  const unfinished = jobs.filter(
+    (job) => !job.metadata?.deletionTimestamp && ["QUEUED", "RUNNING"].includes(jobPhase(job)),
+  );
+  const suspended = unfinished
+    .filter((job) => job.spec?.suspend === true)
+    .sort(
+      (a, b) =>
+        queuedAt(a).localeCompare(queuedAt(b)) || (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""),
+    );
+  const active = unfinished.length - suspended.length;
+  const capacity = cap > 0 ? Math.max(0, cap - active) : suspended.length;
+  return { release: suspended.slice(0, capacity), waiting: suspended.slice(capacity), active };
+}

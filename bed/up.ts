@@ -321,7 +321,7 @@ function simulatedLogs(): string {
     "  selector: {}",
     "  logs:",
     "  - containers: [kaniko]",
-    `    logsFile: ${join(bedDir, "kwok", "kaniko-build.log")}`,
+    `    logsFile: ${join(bedDir, "kwok", "kaniko-build.cri")}`,
     "    follow: false",
   ].join("\n");
 }

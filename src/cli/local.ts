@@ -23,7 +23,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Start the runtime in this process and record it, so `local env` and `local down` find it. */
 export async function runLocalInProcess(
   io: Io,
-  options: { port?: number; activity?: (line: string) => void },
+  options: { port?: number; activity?: (line: string) => void; functionEnv?: Record<string, string> },
 ): Promise<LocalRuntime> {
   const dir = localDir();
   mkdirSync(dir, { recursive: true });
@@ -32,6 +32,7 @@ export async function runLocalInProcess(
     progress: (message) => io.progress(`[local] ${message}\n`),
     activity: options.activity,
     apiPort: options.port,
+    functionEnv: options.functionEnv,
   });
   await writeLocalState(runtime.state);
   return runtime;
@@ -62,12 +63,30 @@ function summary(state: LocalState): string {
   ].join("\n");
 }
 
-async function detach(io: Io, port: string | undefined): Promise<void> {
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function parseSettings(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new CliError(`--set "${pair}" must be NAME=value`, 64);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+async function detach(io: Io, port: string | undefined, settings: string[]): Promise<void> {
   const dir = localDir();
   mkdirSync(dir, { recursive: true });
   const log = join(dir, "runtime.log");
   const fd = openSync(log, "a");
-  const args = [join(repoRoot, "bin", "dropbuild.mjs"), "local", "up", ...(port ? ["--port", port] : [])];
+  const args = [
+    join(repoRoot, "bin", "dropbuild.mjs"),
+    "local",
+    "up",
+    ...(port ? ["--port", port] : []),
+    ...settings.flatMap((s) => ["--set", s]),
+  ];
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ["ignore", fd, fd],
@@ -99,17 +118,20 @@ export function registerLocalCommands(program: Command, io: Io): void {
     .description("start the local runtime (foreground with a live view, or --detach)")
     .option("--detach", "run in the background and return once it is ready")
     .option("--port <port>", "port for the status page and API (default: any free port)")
-    .action(async (options: { detach?: boolean; port?: string }) => {
+    .option("--set <NAME=value>", "function configuration, e.g. MAX_CONCURRENT_BUILDS=5 (repeatable)", collect, [])
+    .action(async (options: { detach?: boolean; port?: string; set: string[] }) => {
       const running = readLocalState(localDir());
       if (running) {
         io.out(summary(running));
         return;
       }
-      if (options.detach) return detach(io, options.port);
+      const functionEnv = parseSettings(options.set);
+      if (options.detach) return detach(io, options.port, options.set);
       let view: ReturnType<typeof startLiveView> | undefined;
       const quiet = Boolean(process.env.DROPBUILD_LOCAL_QUIET);
       const runtime = await runLocalInProcess(io, {
         port: options.port ? Number(options.port) : undefined,
+        functionEnv,
         activity: (line) => (view ? view.activity(line) : io.progress(`${line}\n`)),
       });
       io.out(summary(runtime.state));

@@ -77,6 +77,8 @@ export interface LocalRuntimeOptions {
   activity?: Activity;
   apiPort?: number;
   reconcileEveryMs?: number;
+  /** Function configuration overrides, e.g. MAX_CONCURRENT_BUILDS (`dropbuild local up --set NAME=value`). */
+  functionEnv?: Record<string, string>;
 }
 
 /** The functions' configuration on the bed, exactly as the deployed functions read theirs. */
@@ -128,7 +130,7 @@ async function startOnBed(
   };
   const sqs = new SQSClient(admin);
   await ensureBuildsTable(new DynamoDBClient(admin), LOCAL_NAMES.table);
-  const config = loadConfig(functionEnvironment(bed));
+  const config = loadConfig({ ...functionEnvironment(bed), ...options.functionEnv });
   const s3Admin = makeS3(config, admin.credentials);
   const { queueUrl: uploads } = await ensureContextsBucket(s3Admin, sqs, LOCAL_NAMES.bucket, LOCAL_NAMES.uploadsQueue);
   const { QueueUrl: deadLetter } = await sqs.send(new CreateQueueCommand({ QueueName: LOCAL_NAMES.deadLetterQueue }));

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { Logger } from "../log.js";
 import { eventRebuild, nightlyRebuild, type RebuildDeps } from "./rebuild.js";
 
@@ -6,14 +6,14 @@ export const REBUILD_SOURCE = "dropbuild.rebuild";
 
 const RebuildEvent = z.object({
   source: z.literal(REBUILD_SOURCE),
-  time: z.string().optional(),
+  time: z.optional(z.string()),
   detail: z.object({
-    repository: z.string().min(1, "detail.repository is required"),
-    tag: z.string().min(1).optional(),
+    repository: z.string().check(z.minLength(1, "detail.repository is required")),
+    tag: z.optional(z.string().check(z.minLength(1))),
   }),
 });
 
-const Scheduled = z.object({ time: z.string().optional() }).passthrough();
+const Scheduled = z.looseObject({ time: z.optional(z.string()) });
 
 /**
  * One function for both ways a rebuild starts: the nightly schedule, and an

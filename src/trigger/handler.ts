@@ -1,5 +1,5 @@
 import type { S3Event } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { Logger } from "../log.js";
 import { type SubmitDeps, type SubmitOutcome, submitUpload, type UploadNotice } from "./submit-upload.js";
 
@@ -9,14 +9,14 @@ export interface TriggerResult {
 }
 
 const S3EventRecord = z.object({
-  eventTime: z.string().optional(),
+  eventTime: z.optional(z.string()),
   s3: z.object({
-    bucket: z.object({ name: z.string().min(1) }),
+    bucket: z.object({ name: z.string().check(z.minLength(1)) }),
     object: z.object({
-      key: z.string().min(1),
-      versionId: z.string().optional(),
-      eTag: z.string().optional(),
-      size: z.number().optional(),
+      key: z.string().check(z.minLength(1)),
+      versionId: z.optional(z.string()),
+      eTag: z.optional(z.string()),
+      size: z.optional(z.number()),
     }),
   }),
 });

@@ -1,0 +1,152 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { BatchWriteItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import { BatchV1Api, KubeConfig } from "@kubernetes/client-node";
+import { repoRoot } from "../bed/paths.js";
+import type { BedInfo } from "../bed/state.js";
+import { queuedRecord } from "../src/build/record.js";
+import { loadConfig } from "../src/config.js";
+import { KubernetesBuildCluster } from "../src/kube/cluster.js";
+import { renderJob } from "../src/kube/job.js";
+import {
+  jobSettings,
+  makeBuildEvents,
+  makeBuildStore,
+  makeConnector,
+  makeLogArchive,
+  reconcileSettings,
+} from "../src/wiring.js";
+import { adminAws, benchDeployment } from "./setup.js";
+import { pool } from "./stats.js";
+
+const run = promisify(execFile);
+
+/** The reconcile side of a bench deployment, rebuilt in the child process from names. */
+export function benchDeploymentFor(bed: BedInfo, bucket: string, table: string, env: Record<string, string> = {}) {
+  const config = loadConfig({
+    AWS_REGION: bed.aws.region,
+    AWS_ENDPOINT_URL: bed.aws.endpoint,
+    BUILDS_TABLE: table,
+    CONTEXTS_BUCKET: bucket,
+    CLUSTER_NAME: bed.cluster.name,
+    REGISTRY: "registry.bench.local:5000",
+    SIMULATED_BUILDS: "true",
+    ...env,
+  });
+  const identity = bed.identities.functions;
+  const credentials = { accessKeyId: identity?.accessKeyId ?? "", secretAccessKey: identity?.secretAccessKey ?? "" };
+  const cluster = new KubernetesBuildCluster(makeConnector(config, credentials));
+  return {
+    config,
+    reconcile: {
+      cluster,
+      store: makeBuildStore(config, credentials),
+      logs: makeLogArchive(config, credentials),
+      events: makeBuildEvents(config, credentials),
+      settings: reconcileSettings(config),
+      now: () => new Date(),
+      remainingMs: () => 3_600_000,
+    },
+  };
+}
+
+export interface ReconcileFigure {
+  jobs: number;
+  wallMs: number;
+  listCalls: number;
+  writes: number;
+  secondRunWrites: number;
+  maxRssMb: number;
+  prepareMs: number;
+}
+
+/** N finished build Jobs (created directly through the API; kwok completes them), with their records. */
+export async function reconcileScale(bed: BedInfo, jobs: number): Promise<ReconcileFigure> {
+  const prepared = performance.now();
+  const deployment = await benchDeployment(bed);
+  const settings = jobSettings(deployment.config);
+  const dynamo = new DynamoDBClient(adminAws(bed));
+  const ids = Array.from(
+    { length: jobs },
+    (_, i) => `${(0x1000000000000000 + i * 7919).toString(16).padStart(16, "0").slice(-16)}`,
+  );
+  const now = new Date();
+  const records = ids.map((id, i) => {
+    const spec = {
+      repository: "scale/app",
+      tag: String(i),
+      tags: [String(i)],
+      destinations: [`r/scale/app:${i}`],
+      dockerfile: "Dockerfile",
+      buildArgs: {},
+    };
+    const source = { bucket: deployment.bucket, key: `contexts/scale/app/${i}.tar.gz`, versionId: `v${i}` };
+    const ctx = { id, source, trigger: "upload" as const, namespace: settings.namespace, now, retentionDays: 1 };
+    return {
+      record: queuedRecord(ctx, spec, `dropbuild-${id}`),
+      job: renderJob({ buildId: id, jobName: `dropbuild-${id}`, spec, source }, settings),
+    };
+  });
+  for (let i = 0; i < records.length; i += 25) {
+    await dynamo.send(
+      new BatchWriteItemCommand({
+        RequestItems: {
+          [deployment.table]: records
+            .slice(i, i + 25)
+            .map(({ record }) => ({ PutRequest: { Item: marshall(record, { removeUndefinedValues: true }) } })),
+        },
+      }),
+    );
+  }
+  const kc = new KubeConfig();
+  kc.loadFromFile(bed.kubeconfigs.admin);
+  const batch = kc.makeApiClient(BatchV1Api);
+  await pool(records, 20, ({ job }) => batch.createNamespacedJob({ namespace: settings.namespace, body: job }));
+  // Wait until kwok has run every pod and the Job controller marked every Job Complete.
+  const selector = `dropbuild.dev/deployment=${deployment.table}`;
+  for (;;) {
+    let complete = 0;
+    let token: string | undefined;
+    do {
+      const page = await batch.listNamespacedJob({
+        namespace: settings.namespace,
+        labelSelector: selector,
+        limit: 500,
+        _continue: token,
+      });
+      complete += page.items.filter((j) =>
+        j.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True"),
+      ).length;
+      token = page.metadata?._continue || undefined;
+    } while (token);
+    if (complete === jobs) break;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  const prepareMs = performance.now() - prepared;
+  const { stdout } = await run(
+    process.execPath,
+    [join(repoRoot, "node_modules", "tsx", "dist", "cli.mjs"), join(repoRoot, "bench", "reconcile-child.ts")],
+    {
+      env: { ...process.env, BENCH_INPUT: JSON.stringify({ bed, bucket: deployment.bucket, table: deployment.table }) },
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  const result = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as {
+    first: { wallMs: number; listCalls: number; writes: number; finalizersRemoved: number };
+    second: { writes: number };
+    maxRssMb: number;
+  };
+  if (result.first.finalizersRemoved !== jobs)
+    throw new Error(`reconcile released ${result.first.finalizersRemoved} of ${jobs} Jobs`);
+  return {
+    jobs,
+    wallMs: result.first.wallMs,
+    listCalls: result.first.listCalls,
+    writes: result.first.writes,
+    secondRunWrites: result.second.writes,
+    maxRssMb: result.maxRssMb,
+    prepareMs,
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * dropbuild's benchmarks, on a bed of their own. They print their figures and
+ * write bench/results.md; they are measurements, not tests.
+ *
+ *   npm run bench                     everything (reconcile at 1,000 and 10,000 Jobs)
+ *   npm run bench -- coldstart throughput latency reconcile e2e
+ *   BENCH_RECONCILE_SIZES=1000 npm run bench -- reconcile
+ */
+
+import { writeFile } from "node:fs/promises";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { stderrProgress } from "../bed/build/progress.js";
+import { repoRoot } from "../bed/paths.js";
+import { bedDown, bedUp } from "../bed/up.js";
+import { coldStart } from "./cold-start.js";
+import { endToEnd } from "./end-to-end.js";
+import { reconcileScale } from "./reconcile-scale.js";
+import { latency, throughput } from "./throughput.js";
+
+const wanted = new Set(
+  process.argv.slice(2).length ? process.argv.slice(2) : ["coldstart", "throughput", "latency", "reconcile", "e2e"],
+);
+const sizes = (process.env.BENCH_RECONCILE_SIZES ?? "1000,10000").split(",").map(Number);
+const lines: string[] = [];
+const say = (line: string) => {
+  lines.push(line);
+  process.stdout.write(`${line}\n`);
+};
+const f = (n: number, digits = 1) => n.toFixed(digits);
+const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
+
+say(
+  `# dropbuild benchmarks\n\n${new Date().toISOString()} · ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${f(totalmem() / 1024 ** 3, 0)} GB · Node.js ${process.version}\n`,
+);
+say("| figure | result | goal | |\n|---|---|---|---|");
+
+if (wanted.has("coldstart")) {
+  for (const c of await coldStart(join(repoRoot, "dist"))) {
+    say(
+      `| cold start: ${c.name} bundle | ${f(c.bytes / 1024 / 1024, 2)} MB, import ${f(c.importMs, 0)} ms | ≤ 1.5 MB, ≤ 150 ms | ${verdict(c.bytes <= 1.5 * 1024 * 1024 && c.importMs <= 150)} |`,
+    );
+  }
+}
+
+const needsBed = ["throughput", "latency", "reconcile", "e2e"].some((w) => wanted.has(w));
+const stateDir = join(repoRoot, ".bed", "bench");
+const bed = needsBed ? await bedUp(stateDir, stderrProgress) : undefined;
+try {
+  if (bed && wanted.has("throughput")) {
+    const t = await throughput(bed);
+    say(
+      `| trigger throughput, ${t.count} uploads at concurrency ${t.concurrency}: floor (raw creates, 1 HTTP/2 connection) | ${f(t.floorPerSecond)} Jobs/s | | |`,
+    );
+    say(`| trigger throughput: kubectl create -f per build (the peer) | ${f(t.kubectlPerSecond)} Jobs/s | | |`);
+    say(
+      `| trigger throughput: dropbuild (validate + record + Job) | ${f(t.dropbuildPerSecond)} Jobs/s = ${f(t.dropbuildPerSecond / t.kubectlPerSecond)}× kubectl, ${f((100 * t.dropbuildPerSecond) / t.floorPerSecond, 0)}% of floor | ≥ 10× kubectl, ≥ 50% of floor | ${verdict(t.dropbuildPerSecond >= 10 * t.kubectlPerSecond && t.dropbuildPerSecond >= 0.5 * t.floorPerSecond)} |`,
+    );
+  }
+  if (bed && wanted.has("latency")) {
+    const l = await latency(bed);
+    say(
+      `| trigger warm latency over ${l.events} events (invoke → record + Job) | p50 ${f(l.p50Ms)} ms, p99 ${f(l.p99Ms)} ms | p50 ≤ 30 ms, p99 ≤ 150 ms | ${verdict(l.p50Ms <= 30 && l.p99Ms <= 150)} |`,
+    );
+  }
+  if (bed && wanted.has("reconcile")) {
+    const results = [];
+    for (const size of sizes) {
+      const r = await reconcileScale(bed, size);
+      results.push(r);
+      const listGoal = Math.ceil(size / 500) + 2;
+      say(
+        `| reconcile ${size} finished Jobs | ${f(r.wallMs / 1000)} s, ${r.listCalls} list calls, ${r.writes} table writes, peak RSS ${f(r.maxRssMb, 0)} MB; re-run: ${r.secondRunWrites} writes | ≤ ${listGoal} list calls, re-run 0 writes | ${verdict(r.listCalls <= listGoal && r.secondRunWrites === 0)} |`,
+      );
+    }
+    const [small, large] = [results.find((r) => r.jobs === 1000), results.find((r) => r.jobs === 10000)];
+    if (small && large)
+      say(
+        `| reconcile 10k/1k time ratio | ${f(large.wallMs / small.wallMs, 2)} | ≤ 11 | ${verdict(large.wallMs / small.wallMs <= 11)} |`,
+      );
+  }
+  if (bed && wanted.has("e2e")) {
+    const e = await endToEnd(1000, 50);
+    say(
+      `| end to end: ${e.uploads} uploads, cap ${e.cap}, local runtime | all recorded in ${f(e.seconds)} s, FIFO ${e.fifo ? "held" : "**broken**"}, runtime peak RSS ${f(e.peakRssMb, 0)} MB | FIFO, ≤ 256 MB | ${verdict(e.fifo && e.peakRssMb <= 256)} |`,
+    );
+  }
+} finally {
+  if (bed) await bedDown(stateDir);
+}
+await writeFile(join(repoRoot, "bench", "results.md"), `${lines.join("\n")}\n`);

@@ -1,15 +1,7 @@
-import {
-  ApiException,
-  BatchV1Api,
-  CoreV1Api,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Job,
-  type V1Pod,
-} from "@kubernetes/client-node";
+import type { V1Job, V1JobList, V1Pod, V1PodList } from "@kubernetes/client-node";
 import type { ClusterConnector } from "./connect.js";
 import { LABELS, labelValue, RECORD_FINALIZER } from "./job.js";
+import { type ClusterConnection, KubeApiError, kubeRequest, type RestRequest } from "./rest.js";
 
 /** The cluster could not be reached or refused us; the invocation should fail and be retried. */
 export class ClusterUnavailableError extends Error {
@@ -46,138 +38,160 @@ export interface ReconcileCluster extends BuildCluster {
   deleteJob(namespace: string, name: string): Promise<boolean>;
 }
 
+const JSON_PATCH = "application/json-patch+json";
+const jobsPath = (namespace: string) => `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`;
+
 function describe(error: unknown): string {
-  if (error instanceof ApiException) return `Kubernetes API answered ${error.code}`;
   if (error instanceof Error) return error.message;
   return String(error);
 }
 
-const JSON_PATCH = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
-
 export class KubernetesBuildCluster implements ReconcileCluster {
   constructor(private readonly connect: ClusterConnector) {}
 
-  private async call<T>(what: string, fn: (config: KubeConfig) => Promise<T>): Promise<T> {
+  /**
+   * One REST call. API errors come back as KubeApiError (callers branch on the
+   * code); anything else (refused, reset, TLS, timeout) is ClusterUnavailableError.
+   */
+  private async call<T>(what: string, req: RestRequest): Promise<T> {
+    let connection: ClusterConnection;
     try {
-      return await fn(await this.connect());
+      connection = await this.connect();
     } catch (error: unknown) {
-      if (error instanceof ApiException) throw error;
+      throw new ClusterUnavailableError(`${what}: ${describe(error)}`, { cause: error });
+    }
+    try {
+      return await kubeRequest<T>(connection, req);
+    } catch (error: unknown) {
+      if (error instanceof KubeApiError) throw error;
       throw new ClusterUnavailableError(`${what}: ${describe(error)}`, { cause: error });
     }
   }
 
-  listJobs(namespace: string, deployment: string, limit: number, continueToken?: string): Promise<JobPage> {
-    return this.call("could not list Jobs", async (config) => {
-      const list = await config.makeApiClient(BatchV1Api).listNamespacedJob({
-        namespace,
-        labelSelector: `${LABELS.managedBy}=dropbuild,${LABELS.deployment}=${labelValue(deployment)}`,
-        limit,
-        _continue: continueToken,
-      });
-      return { jobs: list.items, continueToken: list.metadata?._continue || undefined };
-    });
-  }
-
-  listPods(namespace: string, buildIds: string[]): Promise<V1Pod[]> {
-    if (buildIds.length === 0) return Promise.resolve([]);
-    return this.call("could not list pods", async (config) => {
-      const list = await config.makeApiClient(CoreV1Api).listNamespacedPod({
-        namespace,
-        labelSelector: `${LABELS.buildId} in (${buildIds.join(",")})`,
-      });
-      return list.items;
-    });
-  }
-
-  podLog(namespace: string, pod: string, container: string): Promise<string | undefined> {
-    return this.call("could not read pod log", async (config) => {
-      try {
-        return await config.makeApiClient(CoreV1Api).readNamespacedPodLog({ name: pod, namespace, container });
-      } catch (error: unknown) {
-        if (error instanceof ApiException && (error.code === 404 || error.code === 400)) return undefined;
-        throw error;
-      }
-    });
-  }
-
-  /**
-   * A JSON patch guarded by the Job's resourceVersion: if two reconcilers race,
-   * the second patch fails its test and only one removal happens.
-   */
-  removeRecordFinalizer(job: V1Job): Promise<boolean> {
-    const index = job.metadata?.finalizers?.indexOf(RECORD_FINALIZER) ?? -1;
-    if (index < 0 || !job.metadata?.name) return Promise.resolve(false);
-    return this.call("could not remove the record finalizer", async (config) => {
-      try {
-        await config.makeApiClient(BatchV1Api).patchNamespacedJob(
-          {
-            name: job.metadata?.name ?? "",
-            namespace: job.metadata?.namespace ?? "default",
-            body: [
-              { op: "test", path: "/metadata/resourceVersion", value: job.metadata?.resourceVersion },
-              { op: "test", path: `/metadata/finalizers/${index}`, value: RECORD_FINALIZER },
-              { op: "remove", path: `/metadata/finalizers/${index}` },
-            ],
-          },
-          JSON_PATCH,
-        );
-        return true;
-      } catch (error: unknown) {
-        if (error instanceof ApiException && [404, 409, 422].includes(error.code)) return false;
-        throw error;
-      }
-    });
-  }
-
-  release(job: V1Job): Promise<boolean> {
-    return this.call("could not release a queued Job", async (config) => {
-      try {
-        await config.makeApiClient(BatchV1Api).patchNamespacedJob(
-          {
-            name: job.metadata?.name ?? "",
-            namespace: job.metadata?.namespace ?? "default",
-            body: [
-              { op: "test", path: "/metadata/resourceVersion", value: job.metadata?.resourceVersion },
-              { op: "replace", path: "/spec/suspend", value: false },
-            ],
-          },
-          JSON_PATCH,
-        );
-        return true;
-      } catch (error: unknown) {
-        if (error instanceof ApiException && [404, 409, 422].includes(error.code)) return false;
-        throw error;
-      }
-    });
-  }
-
-  deleteJob(namespace: string, name: string): Promise<boolean> {
-    return this.call("could not delete the Job", async (config) => {
-      try {
-        // Foreground: the pods go first, so a cancelled build stops running.
-        await config
-          .makeApiClient(BatchV1Api)
-          .deleteNamespacedJob({ name, namespace, propagationPolicy: "Foreground" });
-        return true;
-      } catch (error: unknown) {
-        if (error instanceof ApiException && error.code === 404) return false;
-        throw error;
-      }
-    });
+  /** Run `fn`; the listed API error codes mean "no", anything else is thrown. */
+  private async expecting<T>(codes: number[], no: T, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error: unknown) {
+      if (error instanceof KubeApiError && codes.includes(error.code)) return no;
+      throw error;
+    }
   }
 
   /** Create the Job; one that already exists (409) counts as done, which makes retries safe. */
   async createJob(job: V1Job): Promise<CreateJobResult> {
     const namespace = job.metadata?.namespace ?? "default";
     try {
-      const batch = (await this.connect()).makeApiClient(BatchV1Api);
-      await batch.createNamespacedJob({ namespace, body: job });
+      await this.call(`could not create Job ${job.metadata?.name}`, {
+        method: "POST",
+        path: jobsPath(namespace),
+        body: job,
+      });
       return "created";
     } catch (error: unknown) {
-      if (error instanceof ApiException && error.code === 409) return "exists";
+      if (error instanceof KubeApiError && error.code === 409) return "exists";
+      if (error instanceof ClusterUnavailableError) throw error;
       throw new ClusterUnavailableError(`could not create Job ${job.metadata?.name}: ${describe(error)}`, {
         cause: error,
       });
     }
+  }
+
+  async listJobs(namespace: string, deployment: string, limit: number, continueToken?: string): Promise<JobPage> {
+    const list = await this.call<V1JobList>("could not list Jobs", {
+      method: "GET",
+      path: jobsPath(namespace),
+      query: {
+        labelSelector: `${LABELS.managedBy}=dropbuild,${LABELS.deployment}=${labelValue(deployment)}`,
+        limit,
+        continue: continueToken,
+      },
+    });
+    return {
+      jobs: list.items ?? [],
+      continueToken:
+        list.metadata?._continue || (list.metadata as { continue?: string } | undefined)?.continue || undefined,
+    };
+  }
+
+  async listPods(namespace: string, buildIds: string[]): Promise<V1Pod[]> {
+    if (buildIds.length === 0) return [];
+    const list = await this.call<V1PodList>("could not list pods", {
+      method: "GET",
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+      query: { labelSelector: `${LABELS.buildId} in (${buildIds.join(",")})` },
+    });
+    return list.items ?? [];
+  }
+
+  podLog(namespace: string, pod: string, container: string): Promise<string | undefined> {
+    return this.expecting([400, 404], undefined, () =>
+      this.call<string>("could not read pod log", {
+        method: "GET",
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`,
+        query: { container },
+        text: true,
+      }),
+    );
+  }
+
+  /**
+   * A JSON patch guarded by the Job's resourceVersion: if two reconcilers race,
+   * the second patch fails its test and only one removal happens. When the
+   * Job merely changed (the Job controller updates it while it is deleted),
+   * read it again and retry, so the Job is not held until the next run.
+   */
+  async removeRecordFinalizer(job: V1Job): Promise<boolean> {
+    let current: V1Job | undefined = job;
+    for (let attempt = 0; attempt < 3 && current; attempt += 1) {
+      const index = current.metadata?.finalizers?.indexOf(RECORD_FINALIZER) ?? -1;
+      if (index < 0 || !current.metadata?.name) return false;
+      const removed = await this.patchJob(current, [
+        { op: "test", path: `/metadata/finalizers/${index}`, value: RECORD_FINALIZER },
+        { op: "remove", path: `/metadata/finalizers/${index}` },
+      ]);
+      if (removed) return true;
+      current = await this.readJob(current);
+    }
+    return false;
+  }
+
+  private readJob(job: V1Job): Promise<V1Job | undefined> {
+    const namespace = job.metadata?.namespace ?? "default";
+    return this.expecting([404], undefined, () =>
+      this.call<V1Job>("could not read the Job", {
+        method: "GET",
+        path: `${jobsPath(namespace)}/${encodeURIComponent(job.metadata?.name ?? "")}`,
+      }),
+    );
+  }
+
+  release(job: V1Job): Promise<boolean> {
+    return this.patchJob(job, [{ op: "replace", path: "/spec/suspend", value: false }]);
+  }
+
+  private patchJob(job: V1Job, operations: unknown[]): Promise<boolean> {
+    const namespace = job.metadata?.namespace ?? "default";
+    return this.expecting([404, 409, 422], false, async () => {
+      await this.call("could not patch the Job", {
+        method: "PATCH",
+        path: `${jobsPath(namespace)}/${encodeURIComponent(job.metadata?.name ?? "")}`,
+        contentType: JSON_PATCH,
+        body: [{ op: "test", path: "/metadata/resourceVersion", value: job.metadata?.resourceVersion }, ...operations],
+      });
+      return true;
+    });
+  }
+
+  deleteJob(namespace: string, name: string): Promise<boolean> {
+    return this.expecting([404], false, async () => {
+      // Foreground: the pods go first, so a cancelled build stops running.
+      await this.call("could not delete the Job", {
+        method: "DELETE",
+        path: `${jobsPath(namespace)}/${encodeURIComponent(name)}`,
+        body: { apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: "Foreground" },
+      });
+      return true;
+    });
   }
 }

@@ -116,7 +116,10 @@ describe("reconcile: every outcome recorded", () => {
 
     expect(record.status).toBe("CANCELLED");
     expect(record.reason).toBe("the Job was deleted before it finished");
-    await eventually("the deleted Job to go once recorded", () => jobGone(`dropbuild-${id}`));
+    await eventually("the deleted Job to go once recorded", async () => {
+      await reconcile(env.reconcileDeps);
+      return jobGone(`dropbuild-${id}`);
+    });
   });
 
   it("writes nothing on a run where nothing changed", async () => {

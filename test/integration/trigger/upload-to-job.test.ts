@@ -1,9 +1,10 @@
-import { BatchV1Api, KubeConfig, type V1Job } from "@kubernetes/client-node";
+import { BatchV1Api, type V1Job } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { KubernetesBuildCluster } from "../../../src/kube/cluster.js";
 import { createLogger } from "../../../src/log.js";
 import { createTriggerHandler } from "../../../src/trigger/handler.js";
-import { admin, eventually } from "../../support/bed.js";
+import { makeConnector } from "../../../src/wiring.js";
+import { admin, bed, eventually, tokenKubeConfig } from "../../support/bed.js";
 import { deployOnBed, REGISTRY } from "../../support/deployment.js";
 import { queryByRepository } from "../../support/records.js";
 import { gzip, sampleContext } from "../../support/tar.js";
@@ -98,13 +99,7 @@ describe("trigger: an S3 upload becomes a validated build and a kaniko Job", () 
 
   it("fails the invocation when the cluster is unreachable, without a false record, and builds on retry", async () => {
     // Prepare: the same deployment, but its cluster address answers nothing.
-    const unreachable = new KubeConfig();
-    unreachable.loadFromOptions({
-      clusters: [{ name: "gone", server: "https://127.0.0.1:9", skipTLSVerify: true }],
-      users: [{ name: "u", token: "t" }],
-      contexts: [{ name: "c", cluster: "gone", user: "u" }],
-      currentContext: "c",
-    });
+    const unreachable = { server: "https://127.0.0.1:9", token: "t", insecureSkipTLSVerify: true };
     const broken = createTriggerHandler(
       { ...env.deps, cluster: new KubernetesBuildCluster(async () => unreachable) },
       logger,
@@ -127,16 +122,16 @@ describe("trigger: an S3 upload becomes a validated build and a kaniko Job", () 
 
   it("authenticates to the cluster with the functions' IAM role only", async () => {
     // The deployment's connector describes the EKS cluster and presigns STS; prove it reaches the real API server.
-    const kc = await (async () => {
-      const { makeConnector } = await import("../../../src/wiring.js");
-      const identity = (await import("../../support/bed.js")).bed().identities.functions;
-      return makeConnector(env.config, {
-        accessKeyId: identity?.accessKeyId ?? "",
-        secretAccessKey: identity?.secretAccessKey ?? "",
-      })();
+    const identity = bed().identities.functions;
+    const connection = await makeConnector(env.config, {
+      accessKeyId: identity?.accessKeyId ?? "",
+      secretAccessKey: identity?.secretAccessKey ?? "",
     })();
-    const jobs = await kc.makeApiClient(BatchV1Api).listNamespacedJob({ namespace: "dropbuild" });
+    expect(connection.server).toBe(bed().cluster.endpoint);
+    expect(connection.token).toMatch(/^k8s-aws-v1\./);
+    const jobs = await tokenKubeConfig(connection.token ?? "")
+      .makeApiClient(BatchV1Api)
+      .listNamespacedJob({ namespace: "dropbuild" });
     expect(Array.isArray(jobs.items)).toBe(true);
-    expect(kc.getCurrentUser()?.token).toMatch(/^k8s-aws-v1\./);
   });
 });

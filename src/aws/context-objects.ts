@@ -29,7 +29,15 @@ export interface ContextObjects {
   /** undefined when the object (or that version) no longer exists. */
   head(ref: ObjectRef): Promise<ObjectHead | undefined>;
   open(ref: ObjectRef): Promise<Readable>;
+  /** Headers and body in one request; undefined when the object (or that version) no longer exists. */
+  fetch(ref: ObjectRef): Promise<{ head: ObjectHead; body: Readable } | undefined>;
 }
+
+const isGone = (error: unknown) => {
+  if (error instanceof NotFound || error instanceof NoSuchKey) return true;
+  const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+  return status === 404 || status === 412;
+};
 
 const versionOf = (ref: ObjectRef) => (ref.versionId && ref.versionId !== "null" ? ref.versionId : undefined);
 const conditionOf = (ref: ObjectRef) => (!versionOf(ref) && ref.etag ? `"${ref.etag.replaceAll('"', "")}"` : undefined);
@@ -57,6 +65,31 @@ export class S3ContextObjects implements ContextObjects {
       if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
       const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
       if (status === 404 || status === 412) return undefined;
+      throw error;
+    }
+  }
+
+  async fetch(ref: ObjectRef): Promise<{ head: ObjectHead; body: Readable } | undefined> {
+    try {
+      const object = await this.s3.send(
+        new GetObjectCommand({
+          Bucket: ref.bucket,
+          Key: ref.key,
+          VersionId: versionOf(ref),
+          IfMatch: conditionOf(ref),
+        }),
+      );
+      return {
+        head: {
+          size: object.ContentLength ?? 0,
+          etag: object.ETag?.replaceAll('"', ""),
+          versionId: object.VersionId,
+          metadata: Object.fromEntries(Object.entries(object.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+        },
+        body: object.Body as Readable,
+      };
+    } catch (error: unknown) {
+      if (isGone(error)) return undefined;
       throw error;
     }
   }

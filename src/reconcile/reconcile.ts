@@ -1,7 +1,7 @@
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import type { BuildEvents } from "../aws/build-events.js";
 import type { LogArchive } from "../aws/log-archive.js";
-import { type BuildRecord, isTerminal, specOfRecord } from "../build/record.js";
+import { type BuildRecord, isTerminal, STATUS_RANK, specOfRecord } from "../build/record.js";
 import type { ReconcileCluster } from "../kube/cluster.js";
 import { type JobSettings, RECORD_FINALIZER, renderJob } from "../kube/job.js";
 import type { BuildStore } from "../store/builds.js";
@@ -45,6 +45,8 @@ export interface ReconcileReport {
 
 /** Leave this much time for the last write and the response. */
 const SAFETY_MS = 10_000;
+/** Jobs settled at once within a page. */
+const SETTLE_CONCURRENCY = 8;
 
 const finished = (job: V1Job) => ["SUCCEEDED", "FAILED", "CANCELLED"].includes(jobPhase(job));
 const holdsFinalizer = (job: V1Job) => job.metadata?.finalizers?.includes(RECORD_FINALIZER) ?? false;
@@ -110,14 +112,20 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       deps.settings.namespace,
       work.map((job) => buildIdOf(job) ?? "").filter(Boolean),
     );
-    for (const job of work) {
-      if (outOfTime()) {
-        report.stoppedEarly = true;
-        return report;
+    // Jobs are independent: settle a few at once (each is a handful of round trips).
+    let next = 0;
+    const worker = async () => {
+      while (next < work.length && !outOfTime()) {
+        const job = work[next++] as V1Job;
+        const id = buildIdOf(job) ?? "";
+        const own = pods.filter((pod) => pod.metadata?.labels?.["dropbuild.dev/build-id"] === id);
+        await settle(job, own, records.get(id), deps, report);
       }
-      const id = buildIdOf(job) ?? "";
-      const own = pods.filter((pod) => pod.metadata?.labels?.["dropbuild.dev/build-id"] === id);
-      await settle(job, own, records.get(id), deps, report);
+    };
+    await Promise.all(Array.from({ length: Math.min(SETTLE_CONCURRENCY, work.length) }, worker));
+    if (next < work.length) {
+      report.stoppedEarly = true;
+      return report;
     }
   } while (continueToken);
   // The queue is only released on a run that saw every Job, so the count of running builds is true.
@@ -178,32 +186,46 @@ async function settle(
     if ("logLocation" in logs) report.logsArchived += 1;
     const startedAt = observation.startedAt ?? record.startedAt;
     const finishedAt = observation.finishedAt ?? deps.now().toISOString();
-    const moved = await deps.store.advance(record.id, observation.status, {
+    const changes = {
       startedAt,
       finishedAt,
       durationSeconds: durationSeconds(startedAt, finishedAt),
       attempts: observation.attempts,
       digest: observation.digest,
       reason: observation.reason,
+      // Whoever records the outcome also owns publishing it: no separate claim.
+      eventClaimedAt: deps.now().toISOString(),
       ...logs,
-    });
-    if (moved) report.recordsUpdated += 1;
+    };
+    if (await deps.store.advance(record.id, observation.status, changes)) {
+      report.recordsUpdated += 1;
+      const status = observation.status;
+      const written: BuildRecord = { ...record, ...changes, status, statusRank: STATUS_RANK[status] };
+      await publishAndRelease(job, written, deps, report);
+      return;
+    }
   }
-  // The stored record is the truth now, whoever wrote it. Publish, then let the Job go.
+  // Recorded already (by another run, or a cancel): publish if nobody has, then let the Job go.
   const stored = await deps.store.get(record.id);
-  if (
-    stored &&
-    isTerminal(stored.status) &&
-    !stored.eventPublishedAt &&
-    (await deps.store.claimEvent(stored.id, deps.now()))
-  ) {
-    await deps.events.publish(stored);
-    await deps.store.markEventPublished(stored.id, deps.now().toISOString());
-    report.eventsPublished += 1;
+  if (!stored || !isTerminal(stored.status)) return;
+  if (!stored.eventPublishedAt && (await deps.store.claimEvent(stored.id, deps.now()))) {
+    await publishAndRelease(job, stored, deps, report);
+    return;
   }
-  if (stored && isTerminal(stored.status) && (await deps.cluster.removeRecordFinalizer(job))) {
-    report.finalizersRemoved += 1;
-  }
+  if (await deps.cluster.removeRecordFinalizer(job)) report.finalizersRemoved += 1;
+}
+
+/** Publish the outcome, remember it went out, then release the Job to TTL cleanup. */
+async function publishAndRelease(
+  job: V1Job,
+  record: BuildRecord,
+  deps: ReconcileDeps,
+  report: ReconcileReport,
+): Promise<void> {
+  await deps.events.publish(record);
+  await deps.store.markEventPublished(record.id, deps.now().toISOString());
+  report.eventsPublished += 1;
+  if (await deps.cluster.removeRecordFinalizer(job)) report.finalizersRemoved += 1;
 }
 
 /**
@@ -221,7 +243,14 @@ async function recreateMissingJobs(seen: Set<string>, deps: ReconcileDeps, repor
     for (const record of page.records) {
       if (seen.has(record.id) || record.submittedAt > cutoff || !record.jobName) continue;
       const job = renderJob(
-        { buildId: record.id, jobName: record.jobName, spec: specOfRecord(record), source: record.source },
+        {
+          buildId: record.id,
+          jobName: record.jobName,
+          spec: specOfRecord(record),
+          source: record.source,
+          queuedAt: record.uploadedAt ?? record.submittedAt,
+          suspend: deps.settings.maxConcurrentBuilds > 0 || Boolean(deps.settings.job.kueueQueueName),
+        },
         deps.settings.job,
       );
       if ((await deps.cluster.createJob(job)) === "created") report.jobsRecreated += 1;

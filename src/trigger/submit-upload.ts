@@ -98,15 +98,18 @@ export async function submitUpload(
     uploadedAt: notice.eventTime,
   };
 
-  const known = await deps.store.get(id);
-  if (known && known.status !== "QUEUED") return { outcome: "duplicate", id, status: known.status };
-  if (known?.jobName) return createJob(id, specOfRecord(known), known.source, deps, known.submittedAt, true);
-
+  // No read first: a redelivered event re-validates (one GET of the context)
+  // and then finds the record through the conditional put. Duplicates are rare;
+  // every upload saves a table read.
   const reject = async (reason: string, names: { repository?: string; tag?: string } = {}): Promise<SubmitOutcome> => {
     const put = await deps.store.create(rejectedRecord(ctx, reason, names));
-    if (!put.created && put.existing.status !== "REJECTED")
-      return { outcome: "duplicate", id, status: put.existing.status };
+    if (!put.created) return existing(put.existing);
     return { outcome: "rejected", id, reason };
+  };
+  const existing = (record: BuildRecord): Promise<SubmitOutcome> | SubmitOutcome => {
+    if (record.status !== "QUEUED" || !record.jobName) return { outcome: "duplicate", id, status: record.status };
+    // Recorded, maybe without its Job (a crash between the two steps): create it now, the same Job as before.
+    return createJob(id, specOfRecord(record), record.source, deps, record.uploadedAt ?? record.submittedAt, true);
   };
 
   if (!decoded.ok) return reject(decoded.reason);
@@ -114,33 +117,38 @@ export async function submitUpload(
   if (!key.ok) return reject(key.reason);
   const names = { repository: key.value.repository, tag: key.value.tag };
 
-  const head = await deps.objects.head(source);
-  if (!head) {
+  const object = await deps.objects.fetch(source);
+  if (!object) {
     return reject(
       "the uploaded object no longer exists as uploaded (deleted or replaced before it could be built)",
       names,
     );
   }
+  const { head, body } = object;
   // Pin the exact version for the Job even when the event did not carry one.
   source.versionId ??= head.versionId;
   source.etag ??= head.etag;
   source.size ??= head.size;
   const limits = deps.settings.contextLimits;
   if (head.size > limits.maxBytes) {
+    body.destroy();
     return reject(`the context is ${head.size} bytes, more than the limit of ${limits.maxBytes}`, names);
   }
   const spec = buildSpecFrom(key.value, head.metadata, {
     registry: deps.settings.registry,
     dockerfile: deps.settings.defaultDockerfile,
   });
-  if (!spec.ok) return reject(spec.reason, names);
+  if (!spec.ok) {
+    body.destroy();
+    return reject(spec.reason, names);
+  }
   for (const tag of options.extraTags?.(spec.value.tag) ?? []) {
     if (spec.value.tags.includes(tag)) continue;
     spec.value.tags.push(tag);
     spec.value.destinations.push(`${deps.settings.registry}/${spec.value.repository}:${tag}`);
   }
 
-  const inspection = await inspectContext(await deps.objects.open(source), {
+  const inspection = await inspectContext(body, {
     compression: key.value.compression,
     dockerfile: spec.value.dockerfile,
     limits,
@@ -148,10 +156,8 @@ export async function submitUpload(
   if (!inspection.ok) return reject(inspection.reason, names);
 
   const put = await deps.store.create(queuedRecord(ctx, spec.value, jobNameFor(id)));
-  if (!put.created && put.existing.status !== "QUEUED") {
-    return { outcome: "duplicate", id, status: put.existing.status };
-  }
-  return createJob(id, spec.value, source, deps, queuedAt, !put.created);
+  if (!put.created) return existing(put.existing);
+  return createJob(id, spec.value, source, deps, queuedAt, false);
 }
 
 async function createJob(

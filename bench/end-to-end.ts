@@ -42,7 +42,7 @@ export async function endToEnd(uploads: number, cap: number): Promise<EndToEndFi
       credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? "", secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "" },
     };
     const s3 = new S3Client({ ...aws, forcePathStyle: true });
-    const store = makeBuildStore(loadClientConfig({}, { ...env }));
+    const store = makeBuildStore(loadClientConfig({}, { ...env }), aws.credentials);
     const body = gzip(sampleContext());
     const started = performance.now();
     await pool(
@@ -67,7 +67,7 @@ export async function endToEnd(uploads: number, cap: number): Promise<EndToEndFi
         break;
       if (performance.now() - started > 1_800_000)
         throw new Error(`only ${records.length} of ${uploads} recorded in 30 minutes`);
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await new Promise((resolve) => setTimeout(resolve, 5000));
     }
     const seconds = (performance.now() - started) / 1000;
     // FIFO: ordered by upload time, no build started before an earlier upload did (second resolution).

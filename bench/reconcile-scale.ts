@@ -7,49 +7,17 @@ import { BatchV1Api, KubeConfig } from "@kubernetes/client-node";
 import { repoRoot } from "../bed/paths.js";
 import type { BedInfo } from "../bed/state.js";
 import { queuedRecord } from "../src/build/record.js";
-import { loadConfig } from "../src/config.js";
-import { KubernetesBuildCluster } from "../src/kube/cluster.js";
 import { renderJob } from "../src/kube/job.js";
-import {
-  jobSettings,
-  makeBuildEvents,
-  makeBuildStore,
-  makeConnector,
-  makeLogArchive,
-  reconcileSettings,
-} from "../src/wiring.js";
-import { adminAws, benchDeployment } from "./setup.js";
+import { jobSettings } from "../src/wiring.js";
+import { adminAws, benchDeployment, benchWiring } from "./setup.js";
 import { pool } from "./stats.js";
 
 const run = promisify(execFile);
 
 /** The reconcile side of a bench deployment, rebuilt in the child process from names. */
 export function benchDeploymentFor(bed: BedInfo, bucket: string, table: string, env: Record<string, string> = {}) {
-  const config = loadConfig({
-    AWS_REGION: bed.aws.region,
-    AWS_ENDPOINT_URL: bed.aws.endpoint,
-    BUILDS_TABLE: table,
-    CONTEXTS_BUCKET: bucket,
-    CLUSTER_NAME: bed.cluster.name,
-    REGISTRY: "registry.bench.local:5000",
-    SIMULATED_BUILDS: "true",
-    ...env,
-  });
-  const identity = bed.identities.functions;
-  const credentials = { accessKeyId: identity?.accessKeyId ?? "", secretAccessKey: identity?.secretAccessKey ?? "" };
-  const cluster = new KubernetesBuildCluster(makeConnector(config, credentials));
-  return {
-    config,
-    reconcile: {
-      cluster,
-      store: makeBuildStore(config, credentials),
-      logs: makeLogArchive(config, credentials),
-      events: makeBuildEvents(config, credentials),
-      settings: reconcileSettings(config),
-      now: () => new Date(),
-      remainingMs: () => 3_600_000,
-    },
-  };
+  const { config, wired } = benchWiring(bed, bucket, table, env);
+  return { config, reconcile: { ...wired.reconcile, remainingMs: () => 3_600_000 } };
 }
 
 export interface ReconcileFigure {

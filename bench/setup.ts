@@ -5,19 +5,9 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { repoRoot } from "../bed/paths.js";
 import type { BedInfo } from "../bed/state.js";
 import { type Config, loadConfig } from "../src/config.js";
-import { KubernetesBuildCluster } from "../src/kube/cluster.js";
 import { applyInfra, ensureBuildsTable, ensureContextsBucket } from "../src/local/provision.js";
 import type { UploadNotice } from "../src/trigger/submit-upload.js";
-import {
-  makeBuildEvents,
-  makeBuildStore,
-  makeConnector,
-  makeLogArchive,
-  makeS3,
-  reconcileSettings,
-  S3ContextObjects,
-  submitSettings,
-} from "../src/wiring.js";
+import { functionDeps } from "../src/wiring.js";
 import { gzip, sampleContext } from "../test/support/tar.js";
 
 let counter = 0;
@@ -32,14 +22,8 @@ export function adminAws(bed: BedInfo) {
   };
 }
 
-/** A deployment on the bench bed: its own bucket and table, the functions' identity, infra/k8s applied. */
-export async function benchDeployment(bed: BedInfo, env: Record<string, string> = {}) {
-  const bucket = benchName("contexts");
-  const table = benchName("builds");
-  const aws = adminAws(bed);
-  await ensureBuildsTable(new DynamoDBClient(aws), table);
-  await ensureContextsBucket(new S3Client(aws), new SQSClient(aws), bucket, benchName("uploads"));
-  await applyInfra(bed.kubectl, bed.kubeconfigs.admin, join(repoRoot, "infra", "k8s", "overlays", "local"));
+/** The functions' configuration and their wired collaborators for a bench deployment, as its functions' identity. */
+export function benchWiring(bed: BedInfo, bucket: string, table: string, env: Record<string, string> = {}) {
   const config: Config = loadConfig({
     AWS_REGION: bed.aws.region,
     AWS_ENDPOINT_URL: bed.aws.endpoint,
@@ -52,28 +36,24 @@ export async function benchDeployment(bed: BedInfo, env: Record<string, string> 
   });
   const identity = bed.identities.functions;
   const credentials = { accessKeyId: identity?.accessKeyId ?? "", secretAccessKey: identity?.secretAccessKey ?? "" };
-  const cluster = new KubernetesBuildCluster(makeConnector(config, credentials));
-  const store = makeBuildStore(config, credentials);
+  return { config, wired: functionDeps(config, credentials) };
+}
+
+/** A deployment on the bench bed: its own bucket and table, the functions' identity, infra/k8s applied. */
+export async function benchDeployment(bed: BedInfo, env: Record<string, string> = {}) {
+  const bucket = benchName("contexts");
+  const table = benchName("builds");
+  const aws = adminAws(bed);
+  await ensureBuildsTable(new DynamoDBClient(aws), table);
+  await ensureContextsBucket(new S3Client(aws), new SQSClient(aws), bucket, benchName("uploads"));
+  await applyInfra(bed.kubectl, bed.kubeconfigs.admin, join(repoRoot, "infra", "k8s", "overlays", "local"));
+  const { config, wired } = benchWiring(bed, bucket, table, env);
   return {
     config,
     bucket,
     table,
-    submit: {
-      objects: new S3ContextObjects(makeS3(config, credentials)),
-      store,
-      cluster,
-      settings: submitSettings(config),
-      now: () => new Date(),
-    },
-    reconcile: {
-      cluster,
-      store,
-      logs: makeLogArchive(config, credentials),
-      events: makeBuildEvents(config, credentials),
-      settings: reconcileSettings(config),
-      now: () => new Date(),
-      remainingMs: () => 900_000,
-    },
+    submit: wired.submit,
+    reconcile: { ...wired.reconcile, remainingMs: () => 900_000 },
     /** Upload n distinct contexts and return the notices S3 would send for them. */
     async upload(n: number, prefix: string): Promise<UploadNotice[]> {
       const s3 = new S3Client(aws);

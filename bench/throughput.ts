@@ -96,6 +96,8 @@ export interface ThroughputFigures {
   count: number;
   concurrency: number;
   floorPerSecond: number;
+  /** The AWS emulator alone: the S3 GET and conditional DynamoDB put each upload needs. */
+  emulatorPerSecond: number;
   kubectlPerSecond: number;
   dropbuildPerSecond: number;
 }
@@ -105,13 +107,49 @@ export async function throughput(bed: BedInfo, count = 200, concurrency = 10): P
   const deployment = await benchDeployment(bed, { MAX_CONCURRENT_BUILDS: "1" });
   const notices = await deployment.upload(count, "tp/app");
   const floorPerSecond = await floor(bed, count, concurrency);
+  const emulatorPerSecond = await emulator(deployment, count, concurrency);
   const kubectlPerSecond = await kubectl(bed, count, concurrency);
   const started = performance.now();
   const outcomes = await pool(notices, concurrency, (notice) => submitUpload(notice, deployment.submit));
   const dropbuildPerSecond = count / ((performance.now() - started) / 1000);
   const created = outcomes.filter((o) => o.outcome === "submitted").length;
   if (created !== count) throw new Error(`dropbuild submitted ${created} of ${count}`);
-  return { count, concurrency, floorPerSecond, kubectlPerSecond, dropbuildPerSecond };
+  return { count, concurrency, floorPerSecond, emulatorPerSecond, kubectlPerSecond, dropbuildPerSecond };
+}
+
+/** The emulator's own limit for one upload's AWS calls: GET the context (read it all), conditional put. */
+async function emulator(
+  deployment: Awaited<ReturnType<typeof benchDeployment>>,
+  count: number,
+  concurrency: number,
+): Promise<number> {
+  const notices = await deployment.upload(count, "emu/app");
+  const started = performance.now();
+  await pool(notices, concurrency, async (notice, i) => {
+    const object = await deployment.submit.objects.fetch({
+      bucket: notice.bucket,
+      key: decodeURIComponent(notice.encodedKey),
+      versionId: notice.versionId,
+    });
+    for await (const _ of object?.body ?? []) {
+      // drain
+    }
+    await deployment.submit.store.create({
+      id: `emulator-${i}-${Date.now()}`,
+      status: "QUEUED",
+      statusRank: 0,
+      repository: "emu/app",
+      tag: String(i),
+      destinations: [],
+      source: { bucket: notice.bucket, key: notice.encodedKey },
+      trigger: "upload",
+      namespace: "dropbuild",
+      submittedAt: new Date().toISOString(),
+      attempts: 0,
+      expiresAt: 0,
+    });
+  });
+  return count / ((performance.now() - started) / 1000);
 }
 
 export interface LatencyFigures {

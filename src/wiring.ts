@@ -9,11 +9,12 @@ import { EventBridgeBuildEvents } from "./aws/build-events.js";
 import { S3ContextObjects } from "./aws/context-objects.js";
 import { S3LogArchive } from "./aws/log-archive.js";
 import type { Config } from "./config.js";
+import { KubernetesBuildCluster } from "./kube/cluster.js";
 import { type ClusterConnector, eksConnector, kubeconfigConnector } from "./kube/connect.js";
 import type { JobSettings } from "./kube/job.js";
 import type { ReconcileSettings } from "./reconcile/reconcile.js";
 import { BuildStore } from "./store/builds.js";
-import type { SubmitSettings } from "./trigger/submit-upload.js";
+import type { SubmitDeps, SubmitSettings } from "./trigger/submit-upload.js";
 
 /**
  * Settings every AWS client shares: region, the emulator's endpoint when one
@@ -114,4 +115,31 @@ export function reconcileSettings(config: Config): ReconcileSettings {
     maxConcurrentBuilds: config.maxConcurrentBuilds,
     job: jobSettings(config),
   };
+}
+
+/**
+ * Everything the trigger and the reconciler need, wired once from
+ * configuration: what the local runtime, the tests and the benchmarks run.
+ * (Each Lambda entry wires only its own clients, to keep its bundle small.)
+ */
+export function functionDeps(config: Config, credentials?: AwsCredentialIdentity) {
+  const cluster = new KubernetesBuildCluster(makeConnector(config, credentials));
+  const store = makeBuildStore(config, credentials);
+  const now = () => new Date();
+  const submit: SubmitDeps = {
+    objects: new S3ContextObjects(makeS3(config, credentials)),
+    store,
+    cluster,
+    settings: submitSettings(config),
+    now,
+  };
+  const reconcile = {
+    cluster,
+    store,
+    logs: makeLogArchive(config, credentials),
+    events: makeBuildEvents(config, credentials),
+    settings: reconcileSettings(config),
+    now,
+  };
+  return { cluster, store, submit, reconcile };
 }

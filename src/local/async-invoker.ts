@@ -109,7 +109,8 @@ export function startAsyncInvoker(options: AsyncInvokerOptions): { stop: () => P
             MessageSystemAttributeNames: ["ApproximateReceiveCount"],
           }),
         );
-        for (const message of Messages ?? []) await handle(message);
+        // Lambda runs asynchronous invocations concurrently; so does this.
+        await Promise.all((Messages ?? []).map(handle));
       } catch {
         // The emulator going away (shutdown) or a blip: try again shortly.
         await new Promise((resolve) => setTimeout(resolve, 500));

@@ -11,22 +11,12 @@ import { bedDown, bedUp } from "../../bed/up.js";
 import { createApiHandler } from "../api/handler.js";
 import { type Config, loadConfig } from "../config.js";
 import { startLocalHttp } from "../dashboard/server.js";
-import { KubernetesBuildCluster } from "../kube/cluster.js";
 import { fileLogger } from "../log.js";
 import { S3ContextCatalog } from "../rebuild/catalog.js";
 import { createRebuildHandler, REBUILD_SOURCE } from "../rebuild/handler.js";
 import { reconcile } from "../reconcile/reconcile.js";
 import { createTriggerHandler, type TriggerResult } from "../trigger/handler.js";
-import {
-  makeBuildEvents,
-  makeBuildStore,
-  makeConnector,
-  makeLogArchive,
-  makeS3,
-  reconcileSettings,
-  S3ContextObjects,
-  submitSettings,
-} from "../wiring.js";
+import { functionDeps, makeS3 } from "../wiring.js";
 import { startAsyncInvoker } from "./async-invoker.js";
 import {
   applyInfra,
@@ -153,19 +143,9 @@ async function startOnBed(
   const functions = bed.identities.functions;
   if (!functions) throw new Error("the bed has no functions identity");
   const credentials = { accessKeyId: functions.accessKeyId, secretAccessKey: functions.secretAccessKey };
-  const cluster = new KubernetesBuildCluster(makeConnector(config, credentials));
-  const store = makeBuildStore(config, credentials);
-  const logs = makeLogArchive(config, credentials);
-  const events = makeBuildEvents(config, credentials);
+  const { cluster, store, submit: submitDeps, reconcile: reconcileDeps } = functionDeps(config, credentials);
+  const { logs, events } = reconcileDeps;
   const logFile = (name: string) => join(options.stateDir, `${name}.log`);
-
-  const submitDeps = {
-    objects: new S3ContextObjects(makeS3(config, credentials)),
-    store,
-    cluster,
-    settings: submitSettings(config),
-    now: () => new Date(),
-  };
   const trigger = createTriggerHandler(submitDeps, fileLogger("dropbuild-trigger", logFile("trigger")));
   const rebuild = createRebuildHandler(
     {
@@ -214,15 +194,7 @@ async function startOnBed(
   const reconcileLoop = (async () => {
     while (reconciling) {
       try {
-        const report = await reconcile({
-          cluster,
-          store,
-          logs,
-          events,
-          settings: reconcileSettings(config),
-          now: () => new Date(),
-          remainingMs: () => 50_000,
-        });
+        const report = await reconcile({ ...reconcileDeps, remainingMs: () => 50_000 });
         if (report.recordsUpdated || report.finalizersRemoved || report.jobsRecreated)
           reconcileLogger.info("reconcile run", { ...report });
       } catch (error: unknown) {

@@ -7,20 +7,10 @@ import type { S3Event } from "aws-lambda";
 import { repoRoot } from "../../bed/paths.js";
 import type { BuildRecord } from "../../src/build/record.js";
 import { type Config, loadConfig } from "../../src/config.js";
-import { KubernetesBuildCluster } from "../../src/kube/cluster.js";
 import { applyInfra, ensureBuildsTable, ensureContextsBucket, ensureOutcomeQueue } from "../../src/local/provision.js";
 import type { ReconcileDeps } from "../../src/reconcile/reconcile.js";
 import type { SubmitDeps } from "../../src/trigger/submit-upload.js";
-import {
-  makeBuildEvents,
-  makeBuildStore,
-  makeConnector,
-  makeLogArchive,
-  makeS3,
-  reconcileSettings,
-  S3ContextObjects,
-  submitSettings,
-} from "../../src/wiring.js";
+import { functionDeps } from "../../src/wiring.js";
 import { awsConfig, bed, uniqueName } from "./bed.js";
 
 export const REGISTRY = "registry.dropbuild.test:5000";
@@ -70,24 +60,9 @@ export async function deployOnBed(options: { allKeys?: boolean; env?: Record<str
     accessKeyId: functionsIdentity.accessKeyId,
     secretAccessKey: functionsIdentity.secretAccessKey,
   };
-  const cluster = new KubernetesBuildCluster(makeConnector(config, credentials));
-  const store = makeBuildStore(config, credentials);
-  const deps: SubmitDeps = {
-    objects: new S3ContextObjects(makeS3(config, credentials)),
-    store,
-    cluster,
-    settings: submitSettings(config),
-    now: () => new Date(),
-  };
-  const reconcileDeps: ReconcileDeps = {
-    cluster,
-    store,
-    logs: makeLogArchive(config, credentials),
-    events: makeBuildEvents(config, credentials),
-    settings: reconcileSettings(config),
-    now: () => new Date(),
-    remainingMs: () => 60_000,
-  };
+  const wired = functionDeps(config, credentials);
+  const deps: SubmitDeps = wired.submit;
+  const reconcileDeps: ReconcileDeps = { ...wired.reconcile, remainingMs: () => 60_000 };
 
   return {
     bucket,

@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { stderrProgress } from "../../bed/build/progress.js";
@@ -18,5 +19,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("bed", info);
   return async () => {
     await bedDown(stateDir);
+    await rm(stateDir, { recursive: true, force: true });
   };
 }

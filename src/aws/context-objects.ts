@@ -1,12 +1,5 @@
 import type { Readable } from "node:stream";
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  NoSuchKey,
-  NotFound,
-  type S3Client,
-  S3ServiceException,
-} from "@aws-sdk/client-s3";
+import { GetObjectCommand, NoSuchKey, NotFound, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 
 export interface ObjectRef {
   bucket: string;
@@ -26,9 +19,6 @@ export interface ObjectHead {
 
 /** Reads uploaded contexts. */
 export interface ContextObjects {
-  /** undefined when the object (or that version) no longer exists. */
-  head(ref: ObjectRef): Promise<ObjectHead | undefined>;
-  open(ref: ObjectRef): Promise<Readable>;
   /** Headers and body in one request; undefined when the object (or that version) no longer exists. */
   fetch(ref: ObjectRef): Promise<{ head: ObjectHead; body: Readable } | undefined>;
 }
@@ -44,30 +34,6 @@ const conditionOf = (ref: ObjectRef) => (!versionOf(ref) && ref.etag ? `"${ref.e
 
 export class S3ContextObjects implements ContextObjects {
   constructor(private readonly s3: S3Client) {}
-
-  async head(ref: ObjectRef): Promise<ObjectHead | undefined> {
-    try {
-      const head = await this.s3.send(
-        new HeadObjectCommand({
-          Bucket: ref.bucket,
-          Key: ref.key,
-          VersionId: versionOf(ref),
-          IfMatch: conditionOf(ref),
-        }),
-      );
-      return {
-        size: head.ContentLength ?? 0,
-        etag: head.ETag?.replaceAll('"', ""),
-        versionId: head.VersionId,
-        metadata: Object.fromEntries(Object.entries(head.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
-      };
-    } catch (error: unknown) {
-      if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
-      const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
-      if (status === 404 || status === 412) return undefined;
-      throw error;
-    }
-  }
 
   async fetch(ref: ObjectRef): Promise<{ head: ObjectHead; body: Readable } | undefined> {
     try {
@@ -92,12 +58,5 @@ export class S3ContextObjects implements ContextObjects {
       if (isGone(error)) return undefined;
       throw error;
     }
-  }
-
-  async open(ref: ObjectRef): Promise<Readable> {
-    const object = await this.s3.send(
-      new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: versionOf(ref) }),
-    );
-    return object.Body as Readable;
   }
 }

@@ -35,3 +35,17 @@ export function processIo(): Io {
     interactive: tty,
   };
 }
+
+/** Commander collector for a repeatable option. */
+export const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Repeated `NAME=value` options (`--build-arg`, `--set`) as an object; a bad one names the flag. */
+export function parsePairs(pairs: string[], flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new CliError(`${flag} "${pair}" must be NAME=value`, 64);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}

@@ -16,7 +16,7 @@ import {
   writeLocalState,
 } from "../local/state.js";
 import { makeBuildStore } from "../wiring.js";
-import { CliError, type Io } from "./io.js";
+import { CliError, collect, type Io, parsePairs } from "./io.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -61,18 +61,6 @@ function summary(state: LocalState): string {
     '  point your shell at it:  eval "$(npx dropbuild local env)"',
     "",
   ].join("\n");
-}
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function parseSettings(pairs: string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) throw new CliError(`--set "${pair}" must be NAME=value`, 64);
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return env;
 }
 
 async function detach(io: Io, port: string | undefined, settings: string[]): Promise<void> {
@@ -125,7 +113,7 @@ export function registerLocalCommands(program: Command, io: Io): void {
         io.out(summary(running));
         return;
       }
-      const functionEnv = parseSettings(options.set);
+      const functionEnv = parsePairs(options.set, "--set");
       if (options.detach) return detach(io, options.port, options.set);
       let view: ReturnType<typeof startLiveView> | undefined;
       const quiet = Boolean(process.env.DROPBUILD_LOCAL_QUIET);

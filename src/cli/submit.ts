@@ -4,19 +4,7 @@ import { submitDirectory } from "../submit/submit.js";
 import { WAIT_EXIT, waitForBuild } from "./builds.js";
 import type { Clients } from "./clients.js";
 import { formatRecord } from "./format.js";
-import { CliError, type Io } from "./io.js";
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function parseBuildArgs(pairs: string[]): Record<string, string> {
-  const args: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) throw new CliError(`--build-arg "${pair}" must be NAME=value`, 64);
-    args[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return args;
-}
+import { CliError, collect, type Io, parsePairs } from "./io.js";
 
 export function registerSubmitCommand(program: Command, clients: () => Clients, io: Io): void {
   program
@@ -40,7 +28,7 @@ export function registerSubmitCommand(program: Command, clients: () => Clients, 
           String(options.image),
           {
             dockerfile: options.dockerfile as string | undefined,
-            buildArgs: parseBuildArgs(options.buildArg as string[]),
+            buildArgs: parsePairs(options.buildArg as string[], "--build-arg"),
             target: options.target as string | undefined,
             extraTags: options.extraTag as string[],
             nightly: Boolean(options.nightly),

@@ -72,43 +72,40 @@ export async function deployOnBed(options: { allKeys?: boolean; env?: Record<str
     reconcileDeps,
     s3,
     /** Terminal-outcome events that reached the rule's queue. */
-    async outcomeEvents(
-      expected: number,
-      timeoutMs = 20_000,
-    ): Promise<{ "detail-type": string; detail: BuildRecord }[]> {
-      const received: { "detail-type": string; detail: BuildRecord }[] = [];
-      const deadline = Date.now() + timeoutMs;
-      while (received.length < expected && Date.now() < deadline) {
-        const { Messages } = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: outcomes.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-        );
-        for (const message of Messages ?? []) {
-          received.push(JSON.parse(message.Body ?? "{}"));
-          await sqs.send(
-            new DeleteMessageCommand({ QueueUrl: outcomes.queueUrl, ReceiptHandle: message.ReceiptHandle }),
-          );
-        }
-      }
-      return received;
+    outcomeEvents(expected: number, timeoutMs = 20_000) {
+      return drain<{ "detail-type": string; detail: BuildRecord }>(sqs, outcomes.queueUrl, expected, timeoutMs);
     },
     async upload(key: string, body: Buffer, metadata?: Record<string, string>) {
       return s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata }));
     },
     /** Receive the S3 notifications that arrived on the queue, as the local runtime does. */
     async notifications(expected: number, timeoutMs = 20_000): Promise<S3Event[]> {
-      const events: S3Event[] = [];
-      const deadline = Date.now() + timeoutMs;
-      while (events.length < expected && Date.now() < deadline) {
-        const { Messages } = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-        );
-        for (const message of Messages ?? []) {
-          const event = JSON.parse(message.Body ?? "{}") as Partial<S3Event>;
-          if (event.Records) events.push(event as S3Event);
-          await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
-        }
-      }
-      return events;
+      // S3 also sends a test event (no Records) when the notification is configured.
+      const events = await drain<Partial<S3Event>>(sqs, queueUrl, expected, timeoutMs, (e) => Boolean(e.Records));
+      return events as S3Event[];
     },
   };
+}
+
+/** Receive and delete JSON messages until `expected` of those `keep` accepts arrived, or the time is up. */
+async function drain<T>(
+  sqs: SQSClient,
+  queueUrl: string,
+  expected: number,
+  timeoutMs: number,
+  keep: (message: T) => boolean = () => true,
+): Promise<T[]> {
+  const received: T[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (received.length < expected && Date.now() < deadline) {
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    for (const message of Messages ?? []) {
+      const body = JSON.parse(message.Body ?? "{}") as T;
+      if (keep(body)) received.push(body);
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+    }
+  }
+  return received;
 }

@@ -3,7 +3,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import type { BuildRecord } from "../src/build/record.js";
+import { type BuildRecord, isTerminal } from "../src/build/record.js";
 import { loadClientConfig } from "../src/config.js";
 import { makeBuildStore } from "../src/wiring.js";
 import { dropbuild } from "../test/support/cli.js";
@@ -51,23 +51,27 @@ export async function endToEnd(uploads: number, cap: number): Promise<EndToEndFi
       (i) =>
         s3.send(new PutObjectCommand({ Bucket: env.CONTEXTS_BUCKET, Key: `contexts/e2e/app/${i}.tar.gz`, Body: body })),
     );
+    // Poll cheaply (is anything still QUEUED or RUNNING?) and read every record only when nothing is.
+    const inFlight = async () =>
+      (
+        await Promise.all(
+          (["QUEUED", "RUNNING"] as const).map(async (status) => (await store.query({ status, limit: 1 })).records),
+        )
+      ).flat().length;
     let records: BuildRecord[] = [];
     for (;;) {
-      records = [];
-      let cursor: string | undefined;
-      do {
-        const page = await store.query({ repository: "e2e/app", limit: 1000, cursor });
-        records.push(...page.records);
-        cursor = page.cursor;
-      } while (cursor);
-      if (
-        records.length === uploads &&
-        records.every((r) => ["SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"].includes(r.status))
-      )
-        break;
-      if (performance.now() - started > 1_800_000)
-        throw new Error(`only ${records.length} of ${uploads} recorded in 30 minutes`);
-      await new Promise((resolve) => setTimeout(resolve, 5000));
+      if ((await inFlight()) === 0) {
+        records = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.query({ repository: "e2e/app", limit: 1000, cursor });
+          records.push(...page.records);
+          cursor = page.cursor;
+        } while (cursor);
+        if (records.length === uploads && records.every((r) => isTerminal(r.status))) break;
+      }
+      if (performance.now() - started > 1_800_000) throw new Error(`not all ${uploads} uploads recorded in 30 minutes`);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
     }
     const seconds = (performance.now() - started) / 1000;
     // FIFO: ordered by upload time, no build started before an earlier upload did (second resolution).

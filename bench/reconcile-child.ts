@@ -5,32 +5,22 @@
  */
 import type { BedInfo } from "../bed/state.js";
 import { type ReconcileDeps, reconcile } from "../src/reconcile/reconcile.js";
+import { countCalls } from "../test/support/counting.js";
 import { benchDeploymentFor } from "./reconcile-scale.js";
 
 const input = JSON.parse(process.env.BENCH_INPUT ?? "{}") as { bed: BedInfo; bucket: string; table: string };
 const deployment = benchDeploymentFor(input.bed, input.bucket, input.table, { RECONCILE_PAGE_SIZE: "500" });
-const counts = { listCalls: 0, writes: 0 };
 const deps: ReconcileDeps = deployment.reconcile;
-const listJobs = deps.cluster.listJobs.bind(deps.cluster);
-deps.cluster.listJobs = (...args) => {
-  counts.listCalls += 1;
-  return listJobs(...args);
-};
-for (const method of ["advance", "markEventPublished", "claimEvent", "create"] as const) {
-  const original = (deps.store[method] as (...a: unknown[]) => Promise<unknown>).bind(deps.store);
-  (deps.store as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
-    counts.writes += 1;
-    return original(...args);
-  };
-}
+const counts = countCalls(deps);
 const measure = async () => {
-  counts.listCalls = 0;
-  counts.writes = 0;
+  counts.reset();
   const started = performance.now();
   const report = await reconcile(deps);
   return {
     wallMs: performance.now() - started,
-    ...counts,
+    listCalls: counts.listCalls,
+    writes: counts.writes,
+    recordsRead: counts.recordsRead,
     recordsUpdated: report.recordsUpdated,
     finalizersRemoved: report.finalizersRemoved,
   };

@@ -5,9 +5,10 @@
  *   npm run bench                     everything (reconcile at 1,000 and 10,000 Jobs)
  *   npm run bench -- coldstart throughput latency reconcile e2e
  *   BENCH_RECONCILE_SIZES=1000 npm run bench -- reconcile
+ *   BENCH_E2E_UPLOADS=300 npm run bench -- e2e
  */
 
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { stderrProgress } from "../bed/build/progress.js";
@@ -22,18 +23,19 @@ const wanted = new Set(
   process.argv.slice(2).length ? process.argv.slice(2) : ["coldstart", "throughput", "latency", "reconcile", "e2e"],
 );
 const sizes = (process.env.BENCH_RECONCILE_SIZES ?? "1000,10000").split(",").map(Number);
-const lines: string[] = [];
+const runAt = new Date().toISOString().slice(0, 16).replace("T", " ");
+/** This run's table rows, by figure (the first cell), each ending in the run's time. */
+const rows = new Map<string, string>();
 const say = (line: string) => {
-  lines.push(line);
   process.stdout.write(`${line}\n`);
+  const figure = /^\| ([^|]+) \|/.exec(line)?.[1];
+  if (figure) rows.set(figure, `${line} ${runAt} |`);
 };
 const f = (n: number, digits = 1) => n.toFixed(digits);
 const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
 
-say(
-  `# dropbuild benchmarks\n\n${new Date().toISOString()} · ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${f(totalmem() / 1024 ** 3, 0)} GB · Node.js ${process.version}\n`,
-);
-say("| figure | result | goal | |\n|---|---|---|---|");
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${f(totalmem() / 1024 ** 3, 0)} GB · Node.js ${process.version}`;
+say(`# dropbuild benchmarks\n\n${machine}\n`);
 
 if (wanted.has("coldstart")) {
   for (const c of await coldStart(join(repoRoot, "dist"))) {
@@ -84,7 +86,7 @@ try {
       );
   }
   if (wanted.has("e2e")) {
-    const e = await endToEnd(1000, 50);
+    const e = await endToEnd(Number(process.env.BENCH_E2E_UPLOADS ?? 1000), 50);
     say(
       `| end to end: ${e.uploads} uploads, cap ${e.cap}, local runtime | all recorded in ${f(e.seconds)} s, FIFO ${e.fifo ? "held" : "**broken**"}, runtime peak RSS ${f(e.peakRssMb, 0)} MB | FIFO, ≤ 256 MB | ${verdict(e.fifo && e.peakRssMb <= 256)} |`,
     );
@@ -92,4 +94,23 @@ try {
 } finally {
   if (bed) await bedDown(stateDir);
 }
-await writeFile(join(repoRoot, "bench", "results.md"), `${lines.join("\n")}\n`);
+await writeResults(join(repoRoot, "bench", "results.md"));
+
+/**
+ * Merge this run's rows into the results file: a figure measured now
+ * replaces its earlier row, the others keep theirs (each row says when it
+ * was measured), so running one figure does not erase the rest.
+ */
+async function writeResults(path: string): Promise<void> {
+  const earlier = await readFile(path, "utf8").catch(() => "");
+  const merged = new Map<string, string>();
+  for (const line of earlier.split("\n")) {
+    const figure = /^\| ([^|]+) \|/.exec(line)?.[1];
+    if (figure && figure !== "figure" && !line.startsWith("|---") && line.split("|").length === 7)
+      merged.set(figure, line);
+  }
+  for (const [figure, line] of rows) merged.set(figure, line);
+  const notes = earlier.includes("\n## Notes") ? earlier.slice(earlier.indexOf("\n## Notes")) : "";
+  const table = ["| figure | result | goal | | measured (UTC) |", "|---|---|---|---|---|", ...merged.values()];
+  await writeFile(path, `# dropbuild benchmarks\n\nMachine: ${machine}\n\n${table.join("\n")}\n${notes}`);
+}

@@ -4,6 +4,7 @@ import { loadConfig } from "../src/config.js";
 import { KubernetesBuildCluster } from "../src/kube/cluster.js";
 import { createLogger } from "../src/log.js";
 import { createReconcileHandler } from "../src/reconcile/handler.js";
+import { ReconcileMemory } from "../src/reconcile/memory.js";
 import type { ReconcileReport } from "../src/reconcile/reconcile.js";
 import { makeBuildEvents, makeBuildStore, makeConnector, makeLogArchive, reconcileSettings } from "../src/wiring.js";
 
@@ -16,6 +17,8 @@ const run = createReconcileHandler(
     events: makeBuildEvents(config),
     settings: reconcileSettings(config),
     now: () => new Date(),
+    // Module scope: kept while the container stays warm.
+    memory: new ReconcileMemory(),
   },
   createLogger("dropbuild-reconcile"),
 );

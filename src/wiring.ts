@@ -12,6 +12,7 @@ import type { Config } from "./config.js";
 import { KubernetesBuildCluster } from "./kube/cluster.js";
 import { type ClusterConnector, eksConnector, kubeconfigConnector } from "./kube/connect.js";
 import type { JobSettings } from "./kube/job.js";
+import { ReconcileMemory } from "./reconcile/memory.js";
 import type { ReconcileSettings } from "./reconcile/reconcile.js";
 import { BuildStore } from "./store/builds.js";
 import type { SubmitDeps, SubmitSettings } from "./trigger/submit-upload.js";
@@ -140,6 +141,7 @@ export function functionDeps(config: Config, credentials?: AwsCredentialIdentity
     events: makeBuildEvents(config, credentials),
     settings: reconcileSettings(config),
     now,
+    memory: new ReconcileMemory(),
   };
   return { cluster, store, submit, reconcile };
 }

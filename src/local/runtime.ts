@@ -194,9 +194,10 @@ async function startOnBed(
   const reconcileLoop = (async () => {
     while (reconciling) {
       try {
+        const started = performance.now();
         const report = await reconcile({ ...reconcileDeps, remainingMs: () => 50_000 });
-        if (report.recordsUpdated || report.finalizersRemoved || report.jobsRecreated)
-          reconcileLogger.info("reconcile run", { ...report });
+        if (report.recordsUpdated || report.finalizersRemoved || report.jobsRecreated || report.released)
+          reconcileLogger.info("reconcile run", { ...report, ms: Math.round(performance.now() - started) });
       } catch (error: unknown) {
         reconcileLogger.error("reconcile run failed", error as Error);
       }

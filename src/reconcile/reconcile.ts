@@ -5,7 +5,9 @@ import { type BuildRecord, isTerminal, STATUS_RANK, specOfRecord } from "../buil
 import type { ReconcileCluster } from "../kube/cluster.js";
 import { type JobSettings, RECORD_FINALIZER, renderJob } from "../kube/job.js";
 import type { BuildStore } from "../store/builds.js";
+import { pool } from "../util/pool.js";
 import { archiveLogs } from "./archive-logs.js";
+import { ReconcileMemory } from "./memory.js";
 import { buildIdOf, durationSeconds, jobPhase, observe } from "./observe.js";
 import { planRelease } from "./queue.js";
 
@@ -28,6 +30,8 @@ export interface ReconcileDeps {
   now: () => Date;
   /** Milliseconds left before the function must return (Lambda's remaining time). */
   remainingMs: () => number;
+  /** Kept between runs of one warm reconciler; without it each run starts cold. */
+  memory?: ReconcileMemory;
 }
 
 export interface ReconcileReport {
@@ -45,11 +49,23 @@ export interface ReconcileReport {
 
 /** Leave this much time for the last write and the response. */
 const SAFETY_MS = 10_000;
-/** Jobs settled at once within a page. */
-const SETTLE_CONCURRENCY = 8;
+/** Jobs settled (or queue positions written) at once. */
+const CONCURRENCY = 8;
 
 const finished = (job: V1Job) => ["SUCCEEDED", "FAILED", "CANCELLED"].includes(jobPhase(job));
 const holdsFinalizer = (job: V1Job) => job.metadata?.finalizers?.includes(RECORD_FINALIZER) ?? false;
+
+/**
+ * Whether a Job's record is worth reading at all, judged from the Job alone.
+ * A waiting (suspended) Job has nothing to settle, and a finished Job that no
+ * longer holds our finalizer was released after its outcome was recorded and
+ * published (the finalizer is always removed last). So a run over a long
+ * queue or many finished Jobs reads only the records of the builds in motion.
+ */
+function mayNeedWork(job: V1Job): boolean {
+  if (job.spec?.suspend && !job.metadata?.deletionTimestamp) return false;
+  return !(finished(job) && !holdsFinalizer(job));
+}
 
 /**
  * Whether a Job needs anything from this run, judged from the Job and its
@@ -85,9 +101,9 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     stoppedEarly: false,
   };
   const outOfTime = () => deps.remainingMs() < SAFETY_MS;
+  const memory = deps.memory ?? new ReconcileMemory();
   const seen = new Set<string>();
   const allJobs: V1Job[] = [];
-  const queuedRecords = new Map<string, BuildRecord>();
   let continueToken: string | undefined;
   do {
     if (outOfTime()) {
@@ -102,61 +118,77 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     );
     continueToken = page.continueToken;
     report.jobsSeen += page.jobs.length;
-    const ids = page.jobs.map(buildIdOf).filter((id): id is string => Boolean(id));
-    for (const id of ids) seen.add(id);
-    const records = await deps.store.getMany(ids);
+    for (const job of page.jobs) {
+      const id = buildIdOf(job);
+      if (id) seen.add(id);
+    }
     allJobs.push(...page.jobs);
-    for (const record of records.values()) if (record.status === "QUEUED") queuedRecords.set(record.id, record);
-    const work = page.jobs.filter((job) => needsWork(job, records.get(buildIdOf(job) ?? "")));
+    const candidates = page.jobs.filter(mayNeedWork);
+    const records = await deps.store.getMany(candidates.map(buildIdOf).filter((id): id is string => Boolean(id)));
+    const work = candidates.filter((job) => needsWork(job, records.get(buildIdOf(job) ?? "")));
     const pods = await deps.cluster.listPods(
       deps.settings.namespace,
       work.map((job) => buildIdOf(job) ?? "").filter(Boolean),
     );
     // Jobs are independent: settle a few at once (each is a handful of round trips).
-    let next = 0;
-    const worker = async () => {
-      while (next < work.length && !outOfTime()) {
-        const job = work[next++] as V1Job;
+    const settled = await pool(
+      work,
+      CONCURRENCY,
+      async (job) => {
         const id = buildIdOf(job) ?? "";
         const own = pods.filter((pod) => pod.metadata?.labels?.["dropbuild.dev/build-id"] === id);
         await settle(job, own, records.get(id), deps, report);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SETTLE_CONCURRENCY, work.length) }, worker));
-    if (next < work.length) {
+      },
+      outOfTime,
+    );
+    if (settled.length < work.length) {
       report.stoppedEarly = true;
       return report;
     }
   } while (continueToken);
   // The queue is only released on a run that saw every Job, so the count of running builds is true.
   if (deps.settings.maxConcurrentBuilds > 0 || allJobs.some((job) => job.spec?.suspend)) {
-    await releaseQueue(allJobs, queuedRecords, deps, report);
+    await releaseQueue(allJobs, memory, deps, report);
   }
-  await recreateMissingJobs(seen, deps, report);
+  await recreateMissingJobs(seen, memory, deps, report);
   return report;
 }
 
 /**
  * Release suspended Jobs, oldest upload first, while the cap allows, and
  * tell each waiting build its place. With Kueue (no cap configured) the
- * Jobs are left for Kueue to admit.
+ * Jobs are left for Kueue to admit. Only positions that changed are
+ * written; the records of waiting builds are read only when this
+ * reconciler does not already know their position.
  */
 async function releaseQueue(
   jobs: V1Job[],
-  records: Map<string, BuildRecord>,
+  memory: ReconcileMemory,
   deps: ReconcileDeps,
   report: ReconcileReport,
 ): Promise<void> {
   if (deps.settings.maxConcurrentBuilds === 0) return;
   const plan = planRelease(jobs, deps.settings.maxConcurrentBuilds);
+  // One at a time, oldest first, so builds start in upload order.
   for (const job of plan.release) {
     if (await deps.cluster.release(job)) report.released += 1;
   }
-  for (const [index, job] of plan.waiting.entries()) {
-    const record = records.get(buildIdOf(job) ?? "");
-    if (!record || record.queuePosition === index + 1) continue;
-    if (await deps.store.advance(record.id, "QUEUED", { queuePosition: index + 1 })) report.recordsUpdated += 1;
-  }
+  const waiting = plan.waiting
+    .map((job, index) => ({ id: buildIdOf(job) ?? "", position: index + 1 }))
+    .filter((entry) => entry.id);
+  const known = new Map<string, number | undefined>();
+  for (const { id } of waiting) if (memory.positions.has(id)) known.set(id, memory.positions.get(id));
+  const unknown = waiting.filter(({ id }) => !known.has(id)).map(({ id }) => id);
+  for (const [id, record] of await deps.store.getMany(unknown)) known.set(id, record.queuePosition);
+  // Forget builds that stopped waiting; remember what the records say now.
+  memory.positions.clear();
+  for (const [id, position] of known) if (position !== undefined) memory.positions.set(id, position);
+  const changed = waiting.filter(({ id, position }) => known.has(id) && known.get(id) !== position);
+  await pool(changed, CONCURRENCY, async ({ id, position }) => {
+    if (await deps.store.advance(id, "QUEUED", { queuePosition: position })) report.recordsUpdated += 1;
+    // Also when the record moved on (started, cancelled): there is nothing to correct then.
+    memory.positions.set(id, position);
+  });
 }
 
 async function settle(
@@ -232,16 +264,28 @@ async function publishAndRelease(
  * A QUEUED record whose Job never appeared: the trigger crashed between its
  * two steps and was not retried. We re-create the Job (rather than fail the
  * build), so the upload is not lost; the Job name is the same, so a Job that
- * appears meanwhile makes this a no-op (409).
+ * appears meanwhile makes this a no-op (409). The sweep reads only ids and
+ * Job names, and a warm reconciler runs it at most every half grace period:
+ * a lost Job comes back within 1.5 grace periods either way.
  */
-async function recreateMissingJobs(seen: Set<string>, deps: ReconcileDeps, report: ReconcileReport): Promise<void> {
-  const cutoff = new Date(deps.now().getTime() - deps.settings.queuedGraceSeconds * 1000).toISOString();
+async function recreateMissingJobs(
+  seen: Set<string>,
+  memory: ReconcileMemory,
+  deps: ReconcileDeps,
+  report: ReconcileReport,
+): Promise<void> {
+  const nowMs = deps.now().getTime();
+  const graceMs = deps.settings.queuedGraceSeconds * 1000;
+  if (nowMs - memory.lastSweepMs < graceMs / 2) return;
+  const cutoff = new Date(nowMs - graceMs).toISOString();
   let cursor: string | undefined;
   do {
-    const page = await deps.store.query({ status: "QUEUED", limit: 100, cursor });
+    if (deps.remainingMs() < SAFETY_MS) return;
+    const page = await deps.store.queuedBefore(cutoff, cursor);
     cursor = page.cursor;
-    for (const record of page.records) {
-      if (seen.has(record.id) || record.submittedAt > cutoff || !record.jobName) continue;
+    const missing = page.builds.filter((build) => build.jobName && !seen.has(build.id)).map((build) => build.id);
+    for (const record of (await deps.store.getMany(missing)).values()) {
+      if (record.status !== "QUEUED" || !record.jobName) continue;
       const job = renderJob(
         {
           buildId: record.id,
@@ -255,5 +299,6 @@ async function recreateMissingJobs(seen: Set<string>, deps: ReconcileDeps, repor
       );
       if ((await deps.cluster.createJob(job)) === "created") report.jobsRecreated += 1;
     }
-  } while (cursor && deps.remainingMs() > SAFETY_MS);
+  } while (cursor);
+  memory.lastSweepMs = nowMs;
 }

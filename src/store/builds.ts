@@ -38,6 +38,11 @@ export interface RecordQuery {
   cursor?: string;
 }
 
+export interface QueuedBuild {
+  id: string;
+  jobName?: string;
+}
+
 export interface RecordPage {
   records: BuildRecord[];
   cursor?: string;
@@ -193,6 +198,31 @@ export class BuildStore {
       }
     }
     return found;
+  }
+
+  /**
+   * QUEUED builds submitted before `before`, oldest first, as ids and Job
+   * names only: the reconciler's sweep for lost Jobs stays a small read
+   * however long the queue is.
+   */
+  async queuedBefore(before: string, cursor?: string): Promise<{ builds: QueuedBuild[]; cursor?: string }> {
+    const out: QueryCommandOutput = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: INDEXES.byStatus,
+        KeyConditionExpression: "#status = :queued AND #at < :before",
+        ProjectionExpression: "#id, #jobName",
+        ExpressionAttributeNames: { "#status": "status", "#at": "submittedAt", "#id": "id", "#jobName": "jobName" },
+        ExpressionAttributeValues: { ":queued": "QUEUED", ":before": before },
+        Limit: 500,
+        ExclusiveStartKey: decodeCursor(cursor),
+      }),
+    );
+    const builds = (out.Items ?? []).map((item) => ({
+      id: String(item.id),
+      jobName: typeof item.jobName === "string" ? item.jobName : undefined,
+    }));
+    return { builds, cursor: encodeCursor(out.LastEvaluatedKey) };
   }
 
   /**

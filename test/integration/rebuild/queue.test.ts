@@ -1,8 +1,12 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/log.js";
+import { ReconcileMemory } from "../../../src/reconcile/memory.js";
 import { reconcile } from "../../../src/reconcile/reconcile.js";
 import { createTriggerHandler } from "../../../src/trigger/handler.js";
-import { admin } from "../../support/bed.js";
+import { admin, awsConfig } from "../../support/bed.js";
+import { countCalls } from "../../support/counting.js";
 import { deployOnBed } from "../../support/deployment.js";
 import { queryByRepository } from "../../support/records.js";
 import { gzip, sampleContext } from "../../support/tar.js";
@@ -56,4 +60,65 @@ describe("build queue inside Kubernetes", () => {
     expect(positionsSeen).toBe(true);
     expect((await queryByRepository(env.config, "queue/app")).map((r) => r.status)).toEqual(Array(6).fill("SUCCEEDED"));
   }, 150_000);
+
+  it("a run over a waiting queue reads only the builds in motion; a cold reconciler re-reads and corrects positions", async () => {
+    const env = await deployOnBed({ env: { MAX_CONCURRENT_BUILDS: "1" } });
+    for (let i = 0; i < 4; i++) {
+      await env.upload(`contexts/queue/idle/${i}.tar.gz`, gzip(sampleContext()), {
+        "build-args": JSON.stringify({ DROPBUILD_SIMULATE_DURATION_MS: "60000" }),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const handler = createTriggerHandler(env.deps, createLogger("queue-test"));
+    for (const event of await env.notifications(4)) await handler(event);
+    const counts = countCalls(env.reconcileDeps);
+    const waitingPositions = async () =>
+      (await queryByRepository(env.config, "queue/idle"))
+        .filter((r) => r.status === "QUEUED" && r.queuePosition !== undefined)
+        .map((r) => r.queuePosition)
+        .sort();
+
+    // First run (cold): releases the oldest, reads the 3 waiting records once and writes their places.
+    const first = await reconcile(env.reconcileDeps);
+    expect(first.released).toBe(1);
+    expect(counts.recordsRead).toBe(3);
+    expect(counts.writes).toBe(3);
+    expect(await waitingPositions()).toEqual([1, 2, 3]);
+
+    // Until the released build is recorded RUNNING, then a run where nothing moved.
+    const deadline = Date.now() + 30_000;
+    while (!(await queryByRepository(env.config, "queue/idle")).some((r) => r.status === "RUNNING")) {
+      if (Date.now() > deadline) throw new Error("the released build never ran");
+      await reconcile(env.reconcileDeps);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    counts.reset();
+    await reconcile(env.reconcileDeps);
+    expect(counts.recordsRead).toBe(1); // the running build's record only
+    expect(counts.writes).toBe(0);
+
+    // A fresh container knows nothing: it reads the waiting records, finds them right, writes nothing…
+    counts.reset();
+    await reconcile({ ...env.reconcileDeps, memory: new ReconcileMemory() });
+    expect(counts.recordsRead).toBe(4);
+    expect(counts.writes).toBe(0);
+
+    // …and puts right a place that is wrong in the table.
+    const [, second] = (await queryByRepository(env.config, "queue/idle"))
+      .filter((r) => r.status === "QUEUED" && r.queuePosition !== undefined)
+      .sort((a, b) => (a.queuePosition ?? 0) - (b.queuePosition ?? 0));
+    if (!second) throw new Error("expected a second waiting build");
+    await DynamoDBDocumentClient.from(new DynamoDBClient(awsConfig())).send(
+      new UpdateCommand({
+        TableName: env.table,
+        Key: { id: second.id },
+        UpdateExpression: "SET queuePosition = :p",
+        ExpressionAttributeValues: { ":p": 9 },
+      }),
+    );
+    counts.reset();
+    await reconcile({ ...env.reconcileDeps, memory: new ReconcileMemory() });
+    expect(counts.writes).toBe(1);
+    expect(await waitingPositions()).toEqual([1, 2, 3]);
+  }, 90_000);
 });

@@ -1,6 +1,6 @@
 import type { V1Job, V1JobList, V1Pod, V1PodList } from "@kubernetes/client-node";
 import type { ClusterConnector } from "./connect.js";
-import { LABELS, labelValue, RECORD_FINALIZER } from "./job.js";
+import { ANNOTATIONS, LABELS, labelValue, RECORD_FINALIZER } from "./job.js";
 import { type ClusterConnection, KubeApiError, kubeRequest, type RestRequest } from "./rest.js";
 
 /** The cluster could not be reached or refused us; the invocation should fail and be retried. */
@@ -33,7 +33,8 @@ export interface ReconcileCluster extends BuildCluster {
   /** Remove dropbuild.dev/record; true only for the call that actually removed it. */
   removeRecordFinalizer(job: V1Job): Promise<boolean>;
   /** Unsuspend a queued Job; false if it changed meanwhile. */
-  release(job: V1Job): Promise<boolean>;
+  /** Unsuspend a queued Job, noting when on the Job; false if it changed meanwhile. */
+  release(job: V1Job, at: Date): Promise<boolean>;
   /** Delete a Job and its pods; false if it was already gone. */
   deleteJob(namespace: string, name: string): Promise<boolean>;
 }
@@ -166,8 +167,14 @@ export class KubernetesBuildCluster implements ReconcileCluster {
     );
   }
 
-  release(job: V1Job): Promise<boolean> {
-    return this.patchJob(job, [{ op: "replace", path: "/spec/suspend", value: false }]);
+  release(job: V1Job, at: Date): Promise<boolean> {
+    const annotation = `/metadata/annotations/${ANNOTATIONS.releasedAt.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+    return this.patchJob(job, [
+      { op: "replace", path: "/spec/suspend", value: false },
+      ...(job.metadata?.annotations
+        ? [{ op: "add", path: annotation, value: at.toISOString() }]
+        : [{ op: "add", path: "/metadata/annotations", value: { [ANNOTATIONS.releasedAt]: at.toISOString() } }]),
+    ]);
   }
 
   private patchJob(job: V1Job, operations: unknown[]): Promise<boolean> {

@@ -20,6 +20,8 @@ export const ANNOTATIONS = {
   etag: "dropbuild.dev/source-etag",
   /** When the build was queued (upload time); suspended Jobs are released in this order. */
   queuedAt: "dropbuild.dev/queued-at",
+  /** When the reconciler released the Job from the queue (absent if it never waited). */
+  releasedAt: "dropbuild.dev/released-at",
 } as const;
 /** Kueue's label naming the LocalQueue a Job is admitted through. */
 export const KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name";

@@ -171,7 +171,7 @@ async function releaseQueue(
   const plan = planRelease(jobs, deps.settings.maxConcurrentBuilds);
   // One at a time, oldest first, so builds start in upload order.
   for (const job of plan.release) {
-    if (await deps.cluster.release(job)) report.released += 1;
+    if (await deps.cluster.release(job, deps.now())) report.released += 1;
   }
   const waiting = plan.waiting
     .map((job, index) => ({ id: buildIdOf(job) ?? "", position: index + 1 }))

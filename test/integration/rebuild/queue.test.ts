@@ -58,6 +58,15 @@ describe("build queue inside Kubernetes", () => {
     expect(notFifo).toEqual([]);
     expect(released.size).toBe(6);
     expect(positionsSeen).toBe(true);
+    // Each Job says when it left the queue: in upload order.
+    const jobs = (await batch.listNamespacedJob({ namespace: "dropbuild", labelSelector: selector })).items;
+    const annotation = (job: (typeof jobs)[number], name: string) => job.metadata?.annotations?.[name] ?? "";
+    const byUpload = [...jobs].sort((a, b) =>
+      annotation(a, "dropbuild.dev/queued-at").localeCompare(annotation(b, "dropbuild.dev/queued-at")),
+    );
+    const releasedAt = byUpload.map((job) => annotation(job, "dropbuild.dev/released-at"));
+    expect(releasedAt.every(Boolean)).toBe(true);
+    expect(releasedAt).toEqual([...releasedAt].sort());
     expect((await queryByRepository(env.config, "queue/app")).map((r) => r.status)).toEqual(Array(6).fill("SUCCEEDED"));
   }, 150_000);
 

@@ -167,14 +167,28 @@ export class KubernetesBuildCluster implements ReconcileCluster {
     );
   }
 
-  release(job: V1Job, at: Date): Promise<boolean> {
-    const annotation = `/metadata/annotations/${ANNOTATIONS.releasedAt.replaceAll("~", "~0").replaceAll("/", "~1")}`;
-    return this.patchJob(job, [
-      { op: "replace", path: "/spec/suspend", value: false },
-      ...(job.metadata?.annotations
-        ? [{ op: "add", path: annotation, value: at.toISOString() }]
-        : [{ op: "add", path: "/metadata/annotations", value: { [ANNOTATIONS.releasedAt]: at.toISOString() } }]),
-    ]);
+  /**
+   * Unsuspend a queued Job, guarded by its resourceVersion like every patch
+   * here. A Job listed a moment ago has often changed since (the Job
+   * controller writes a new Job's status), so on a failed guard read it
+   * again and release it if it is still waiting: otherwise it would wait a
+   * whole run while younger uploads went ahead of it.
+   */
+  async release(job: V1Job, at: Date): Promise<boolean> {
+    let current: V1Job | undefined = job;
+    for (let attempt = 0; attempt < 3 && current; attempt += 1) {
+      if (!current.spec?.suspend || current.metadata?.deletionTimestamp) return false;
+      const annotation = `/metadata/annotations/${ANNOTATIONS.releasedAt.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+      const released = await this.patchJob(current, [
+        { op: "replace", path: "/spec/suspend", value: false },
+        current.metadata?.annotations
+          ? { op: "add", path: annotation, value: at.toISOString() }
+          : { op: "add", path: "/metadata/annotations", value: { [ANNOTATIONS.releasedAt]: at.toISOString() } },
+      ]);
+      if (released) return true;
+      current = await this.readJob(current);
+    }
+    return false;
   }
 
   private patchJob(job: V1Job, operations: unknown[]): Promise<boolean> {

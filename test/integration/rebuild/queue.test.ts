@@ -130,4 +130,31 @@ describe("build queue inside Kubernetes", () => {
     expect(counts.writes).toBe(1);
     expect(await waitingPositions()).toEqual([1, 2, 3]);
   }, 90_000);
+
+  it("releases a Job that changed since it was listed, but never one already released", async () => {
+    const env = await deployOnBed({ env: { MAX_CONCURRENT_BUILDS: "1" } });
+    await env.upload("contexts/queue/stale/1.tar.gz", gzip(sampleContext()));
+    const handler = createTriggerHandler(env.deps, createLogger("queue-test"));
+    for (const event of await env.notifications(1)) await handler(event);
+    const { batch } = admin();
+    const selector = `dropbuild.dev/deployment=${env.table}`;
+    const [listed] = (await batch.listNamespacedJob({ namespace: "dropbuild", labelSelector: selector })).items;
+    if (!listed?.metadata?.name) throw new Error("no Job");
+    expect(listed.spec?.suspend).toBe(true);
+    // Someone else writes the Job after we listed it (as the Job controller does with a new Job's status).
+    await batch.patchNamespacedJob(
+      {
+        name: listed.metadata.name,
+        namespace: "dropbuild",
+        body: [{ op: "add", path: "/metadata/labels/touched", value: "yes" }],
+      },
+      (await import("@kubernetes/client-node")).setHeaderOptions("Content-Type", "application/json-patch+json"),
+    );
+
+    expect(await env.reconcileDeps.cluster.release(listed, new Date("2026-11-25T10:00:00Z"))).toBe(true);
+    const released = await batch.readNamespacedJob({ name: listed.metadata.name, namespace: "dropbuild" });
+    expect(released.spec?.suspend).toBe(false);
+    expect(released.metadata?.annotations?.["dropbuild.dev/released-at"]).toBe("2026-11-25T10:00:00.000Z");
+    expect(await env.reconcileDeps.cluster.release(listed, new Date())).toBe(false);
+  }, 30_000);
 });

@@ -1,6 +1,8 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import type { V1Node } from "@kubernetes/client-node";
+import { kubeconfigConnector } from "../src/kube/connect.js";
+import { kubeRequest, type RestRequest } from "../src/kube/rest.js";
 import { type BedBinaries, ensureBedBinaries } from "./build/all.js";
 import { formatElapsed, type Progress } from "./build/progress.js";
 import { BED_CLUSTER, BED_IDENTITIES, BED_REGION, defaultIamFile } from "./identities.js";
@@ -241,10 +243,12 @@ async function startComponents(stateDir: string, bin: BedBinaries, track: Track,
     ),
   );
 
-  const kc = new KubeConfig();
-  kc.loadFromFile(adminKubeconfig);
-  const core = kc.makeApiClient(CoreV1Api);
-  for (const node of NODES) await core.createNode({ body: nodeManifest(node.name, node.zone) });
+  // The small REST client the functions use: the full client-node would double the local runtime's memory.
+  const connect = kubeconfigConnector(adminKubeconfig);
+  const core = async <T>(req: RestRequest) => kubeRequest<T>(await connect(), req);
+  for (const node of NODES) {
+    await core({ method: "POST", path: "/api/v1/nodes", body: nodeManifest(node.name, node.zone) });
+  }
 
   await Promise.all([
     waitUntilReady(moto, () => httpOk(`${awsEndpoint}/moto-api/`), 60_000),
@@ -260,7 +264,8 @@ async function startComponents(stateDir: string, bin: BedBinaries, track: Track,
   // Pods need the namespace's default ServiceAccount, which the controller manager creates.
   await waitUntilReady(
     controllerManager,
-    async () => (await core.readNamespacedServiceAccount({ name: "default", namespace: "default" })) !== undefined,
+    async () =>
+      (await core({ method: "GET", path: "/api/v1/namespaces/default/serviceaccounts/default" })) !== undefined,
     60_000,
   );
   await waitUntilReady(moto, async () => motoClusterReady(awsEndpoint), 30_000);
@@ -394,8 +399,8 @@ function nodeManifest(name: string, zone: string) {
   };
 }
 
-async function nodeReady(core: CoreV1Api, name: string): Promise<boolean> {
-  const node = await core.readNode({ name });
+async function nodeReady(core: <T>(req: RestRequest) => Promise<T>, name: string): Promise<boolean> {
+  const node = await core<V1Node>({ method: "GET", path: `/api/v1/nodes/${name}` });
   return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }
 

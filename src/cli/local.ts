@@ -132,6 +132,7 @@ export function registerLocalCommands(program: Command, io: Io): void {
         interactive: io.interactive && !quiet,
         colour: io.colour,
         header: "Ctrl-C stops everything.",
+        since: runtime.state.startedAt,
       });
       await stopOnSignals(async () => {
         view?.stop();

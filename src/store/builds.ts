@@ -201,6 +201,31 @@ export class BuildStore {
   }
 
   /**
+   * How many builds have a status (submitted since `since`, if given): a
+   * COUNT query on the status index, so no record crosses the wire.
+   */
+  async count(status: BuildStatus, since?: string): Promise<number> {
+    let total = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out: QueryCommandOutput = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: INDEXES.byStatus,
+          KeyConditionExpression: since ? "#status = :status AND #at >= :since" : "#status = :status",
+          ExpressionAttributeNames: since ? { "#status": "status", "#at": "submittedAt" } : { "#status": "status" },
+          ExpressionAttributeValues: since ? { ":status": status, ":since": since } : { ":status": status },
+          Select: "COUNT",
+          ExclusiveStartKey: start,
+        }),
+      );
+      total += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return total;
+  }
+
+  /**
    * QUEUED builds submitted before `before`, oldest first, as ids and Job
    * names only: the reconciler's sweep for lost Jobs stays a small read
    * however long the queue is.

@@ -1,0 +1,48 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { describe, expect, it } from "vitest";
+import { type BuildRecord, type BuildStatus, STATUS_RANK } from "../../../src/build/record.js";
+import { ensureBuildsTable } from "../../../src/local/provision.js";
+import { makeBuildStore } from "../../../src/wiring.js";
+import { awsConfig, uniqueName } from "../../support/bed.js";
+import { bedConfig } from "../../support/deployment.js";
+
+function record(id: string, status: BuildStatus, submittedAt: string): BuildRecord {
+  return {
+    id,
+    status,
+    statusRank: STATUS_RANK[status],
+    repository: "store/app",
+    tag: id,
+    destinations: [`registry.test/store/app:${id}`],
+    source: { bucket: "b", key: `contexts/store/app/${id}.tar.gz`, versionId: "1", etag: "e" },
+    trigger: "upload",
+    namespace: "dropbuild",
+    jobName: `dropbuild-${id}`,
+    submittedAt,
+    attempts: 0,
+    expiresAt: 2_000_000_000,
+  };
+}
+
+describe("build store: the reads the reconciler and the live view lean on", () => {
+  it("counts builds by status (optionally since a time) and lists old QUEUED builds by id and Job name only", async () => {
+    const table = uniqueName("builds");
+    await ensureBuildsTable(new DynamoDBClient(awsConfig()), table);
+    const config = bedConfig({ BUILDS_TABLE: table });
+    const store = makeBuildStore(config, awsConfig().credentials);
+    const at = (minute: number) => `2026-11-25T10:${String(minute).padStart(2, "0")}:00.000Z`;
+    for (let i = 0; i < 12; i++) await store.create(record(`q${i}`, "QUEUED", at(i)));
+    for (let i = 0; i < 3; i++) await store.create(record(`s${i}`, "SUCCEEDED", at(i)));
+
+    expect(await store.count("QUEUED")).toBe(12);
+    expect(await store.count("QUEUED", at(10))).toBe(2);
+    expect(await store.count("SUCCEEDED")).toBe(3);
+    expect(await store.count("FAILED")).toBe(0);
+
+    const page = await store.queuedBefore(at(5));
+    expect(page.cursor).toBeUndefined();
+    expect(page.builds.map((b) => b.id).sort()).toEqual(["q0", "q1", "q2", "q3", "q4"]);
+    // Ids and Job names only: nothing else of the record is read.
+    expect(page.builds[0]).toEqual({ id: expect.any(String), jobName: expect.stringMatching(/^dropbuild-q/) });
+  });
+});

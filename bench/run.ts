@@ -59,6 +59,13 @@ try {
       `| trigger throughput: the AWS emulator alone (moto: S3 GET + conditional put per upload) | ${f(t.emulatorPerSecond)} uploads/s | | |`,
     );
     say(`| trigger throughput: kubectl create -f per build (the peer) | ${f(t.kubectlPerSecond)} Jobs/s | | |`);
+    const cpu = (parts: [string, number][]) => {
+      const total = parts.reduce((sum, [, ms]) => sum + ms, 0);
+      const ceiling = (cpus().length * 1000) / total;
+      return `${f(total, 2)} ms CPU per Job (${parts.map(([name, ms]) => `${name} ${f(ms, 2)}`).join(", ")}); ${cpus().length} cores allow ≤ ${f(ceiling, 0)}/s`;
+    };
+    say(`| trigger throughput: CPU per Job, floor | ${cpu(t.floorCpu)} | | |`);
+    say(`| trigger throughput: CPU per Job, dropbuild | ${cpu(t.dropbuildCpu)} | | |`);
     say(
       `| trigger throughput: dropbuild (validate + record + Job) | ${f(t.dropbuildPerSecond)} Jobs/s = ${f(t.dropbuildPerSecond / t.kubectlPerSecond)}× kubectl, ${f((100 * t.dropbuildPerSecond) / t.floorPerSecond, 0)}% of floor | ≥ 10× kubectl, ≥ 50% of floor | ${verdict(t.dropbuildPerSecond >= 10 * t.kubectlPerSecond && t.dropbuildPerSecond >= 0.5 * t.floorPerSecond)} |`,
     );

@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { parse } from "yaml";
 import type { BedInfo } from "../bed/state.js";
 import { submitUpload } from "../src/trigger/submit-upload.js";
+import { cpuPerItem, sampleCpu } from "./cpu.js";
 import { benchDeployment, benchName } from "./setup.js";
 import { percentile, pool } from "./stats.js";
 
@@ -100,21 +101,37 @@ export interface ThroughputFigures {
   emulatorPerSecond: number;
   kubectlPerSecond: number;
   dropbuildPerSecond: number;
+  /** CPU ms per Job by component while the floor ran, and while dropbuild ran. */
+  floorCpu: [string, number][];
+  dropbuildCpu: [string, number][];
 }
 
 export async function throughput(bed: BedInfo, count = 200, concurrency = 10): Promise<ThroughputFigures> {
   // The cap makes every dropbuild Job suspended too, so all three create the same kind of object.
   const deployment = await benchDeployment(bed, { MAX_CONCURRENT_BUILDS: "1" });
   const notices = await deployment.upload(count, "tp/app");
+  const beforeFloor = sampleCpu(bed);
   const floorPerSecond = await floor(bed, count, concurrency);
+  const floorCpu = cpuPerItem(beforeFloor, sampleCpu(bed), count);
   const emulatorPerSecond = await emulator(deployment, count, concurrency);
   const kubectlPerSecond = await kubectl(bed, count, concurrency);
+  const beforeDropbuild = sampleCpu(bed);
   const started = performance.now();
   const outcomes = await pool(notices, concurrency, (notice) => submitUpload(notice, deployment.submit));
   const dropbuildPerSecond = count / ((performance.now() - started) / 1000);
+  const dropbuildCpu = cpuPerItem(beforeDropbuild, sampleCpu(bed), count);
   const created = outcomes.filter((o) => o.outcome === "submitted").length;
   if (created !== count) throw new Error(`dropbuild submitted ${created} of ${count}`);
-  return { count, concurrency, floorPerSecond, emulatorPerSecond, kubectlPerSecond, dropbuildPerSecond };
+  return {
+    count,
+    concurrency,
+    floorPerSecond,
+    emulatorPerSecond,
+    kubectlPerSecond,
+    dropbuildPerSecond,
+    floorCpu,
+    dropbuildCpu,
+  };
 }
 
 /** The emulator's own limit for one upload's AWS calls: GET the context (read it all), conditional put. */

@@ -103,7 +103,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const outOfTime = () => deps.remainingMs() < SAFETY_MS;
   const memory = deps.memory ?? new ReconcileMemory();
   const seen = new Set<string>();
-  const allJobs: V1Job[] = [];
+  // Only unfinished Jobs matter to the queue; keeping finished ones would grow memory with the cluster's history.
+  const unfinished: V1Job[] = [];
   let continueToken: string | undefined;
   do {
     if (outOfTime()) {
@@ -122,7 +123,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       const id = buildIdOf(job);
       if (id) seen.add(id);
     }
-    allJobs.push(...page.jobs);
+    unfinished.push(...page.jobs.filter((job) => !finished(job)));
     const candidates = page.jobs.filter(mayNeedWork);
     const records = await deps.store.getMany(candidates.map(buildIdOf).filter((id): id is string => Boolean(id)));
     const work = candidates.filter((job) => needsWork(job, records.get(buildIdOf(job) ?? "")));
@@ -147,8 +148,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     }
   } while (continueToken);
   // The queue is only released on a run that saw every Job, so the count of running builds is true.
-  if (deps.settings.maxConcurrentBuilds > 0 || allJobs.some((job) => job.spec?.suspend)) {
-    await releaseQueue(allJobs, memory, deps, report);
+  if (deps.settings.maxConcurrentBuilds > 0 || unfinished.some((job) => job.spec?.suspend)) {
+    await releaseQueue(unfinished, memory, deps, report);
   }
   await recreateMissingJobs(seen, memory, deps, report);
   return report;

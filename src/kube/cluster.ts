@@ -32,7 +32,6 @@ export interface ReconcileCluster extends BuildCluster {
   podLog(namespace: string, pod: string, container: string): Promise<string | undefined>;
   /** Remove dropbuild.dev/record; true only for the call that actually removed it. */
   removeRecordFinalizer(job: V1Job): Promise<boolean>;
-  /** Unsuspend a queued Job; false if it changed meanwhile. */
   /** Unsuspend a queued Job, noting when on the Job; false if it changed meanwhile. */
   release(job: V1Job, at: Date): Promise<boolean>;
   /** Delete a Job and its pods; false if it was already gone. */
@@ -40,6 +39,27 @@ export interface ReconcileCluster extends BuildCluster {
 }
 
 const JSON_PATCH = "application/json-patch+json";
+
+/**
+ * What the reconciler reads of a listed Job: identity, labels, annotations,
+ * finalizers, the suspend flag and status. The pod template and managed
+ * fields (most of a Job's bytes) are dropped as soon as a page is parsed,
+ * so a run over thousands of Jobs holds little memory.
+ */
+function slimJob(job: V1Job): V1Job {
+  return {
+    apiVersion: job.apiVersion,
+    kind: job.kind,
+    metadata: job.metadata && { ...job.metadata, managedFields: undefined },
+    spec: job.spec && { suspend: job.spec.suspend, template: {} },
+    status: job.status,
+  };
+}
+
+/** Likewise for pods: the reconciler reads their names, labels and container statuses only. */
+function slimPod(pod: V1Pod): V1Pod {
+  return { metadata: pod.metadata && { ...pod.metadata, managedFields: undefined }, status: pod.status };
+}
 const jobsPath = (namespace: string) => `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`;
 
 function describe(error: unknown): string {
@@ -109,7 +129,7 @@ export class KubernetesBuildCluster implements ReconcileCluster {
       },
     });
     return {
-      jobs: list.items ?? [],
+      jobs: (list.items ?? []).map(slimJob),
       continueToken:
         list.metadata?._continue || (list.metadata as { continue?: string } | undefined)?.continue || undefined,
     };
@@ -122,7 +142,7 @@ export class KubernetesBuildCluster implements ReconcileCluster {
       path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
       query: { labelSelector: `${LABELS.buildId} in (${buildIds.join(",")})` },
     });
-    return list.items ?? [];
+    return (list.items ?? []).map(slimPod);
   }
 
   podLog(namespace: string, pod: string, container: string): Promise<string | undefined> {

@@ -43,8 +43,12 @@ export function fifoViolations(jobs: readonly QueuedJob[], passes: readonly Pass
 export function passesFromLog(log: string): Pass[] {
   const passes: Pass[] = [];
   for (const line of log.split("\n")) {
-    if (!line.trim()) continue;
-    const entry = JSON.parse(line) as { timestamp?: string; ms?: number };
+    let entry: { timestamp?: string; ms?: number };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue; // blank, or a line still being written
+    }
     if (!entry.timestamp || entry.ms === undefined) continue;
     const end = Date.parse(entry.timestamp);
     passes.push({ start: end - entry.ms, end });

@@ -117,6 +117,7 @@ export function registerLocalCommands(program: Command, io: Io): void {
       if (options.detach) return detach(io, options.port, options.set);
       let view: ReturnType<typeof startLiveView> | undefined;
       const quiet = Boolean(process.env.DROPBUILD_LOCAL_QUIET);
+      const since = new Date().toISOString(); // every build of this run, even those before the view starts
       const runtime = await runLocalInProcess(io, {
         port: options.port ? Number(options.port) : undefined,
         functionEnv,
@@ -132,7 +133,7 @@ export function registerLocalCommands(program: Command, io: Io): void {
         interactive: io.interactive && !quiet,
         colour: io.colour,
         header: "Ctrl-C stops everything.",
-        since: runtime.state.startedAt,
+        since,
       });
       await stopOnSignals(async () => {
         view?.stop();

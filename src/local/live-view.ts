@@ -20,14 +20,17 @@ export function startLiveView(options: {
   const recent: string[] = [];
   let drawnLines = 0;
   let lastCounts = "";
+  /** The previous frame's counts: a failed count shows its last value, not 0. */
+  let last = new Map<BuildStatus, number>();
   const draw = async () => {
     // Counts only: the view must not load the table (or the emulator) it is watching.
     const counts = new Map<BuildStatus, number>();
     await Promise.all(
       BUILD_STATUSES.map(async (status) =>
-        counts.set(status, await options.store.count(status, options.since).catch(() => 0)),
+        counts.set(status, await options.store.count(status, options.since).catch(() => last.get(status) ?? 0)),
       ),
     );
+    last = counts;
     const line = BUILD_STATUSES.map((s) => `${colourStatus(s, options.colour)} ${counts.get(s) ?? 0}`).join("  ");
     if (options.interactive) {
       const lines = [options.header, "", `builds: ${line}`, "latest:", ...recent.slice(-6).map((r) => `  ${r}`)];

@@ -193,13 +193,14 @@ async function startOnBed(
   let reconciling = true;
   const reconcileLoop = (async () => {
     while (reconciling) {
+      const started = performance.now();
+      const ms = () => Math.round(performance.now() - started);
       try {
-        const started = performance.now();
         const report = await reconcile({ ...reconcileDeps, remainingMs: () => 50_000 });
         if (report.recordsUpdated || report.finalizersRemoved || report.jobsRecreated || report.released)
-          reconcileLogger.info("reconcile run", { ...report, ms: Math.round(performance.now() - started) });
+          reconcileLogger.info("reconcile run", { ...report, ms: ms() });
       } catch (error: unknown) {
-        reconcileLogger.error("reconcile run failed", error as Error);
+        reconcileLogger.error("reconcile run failed", { ms: ms() }, error as Error);
       }
       await new Promise((resolve) => setTimeout(resolve, options.reconcileEveryMs ?? 2000));
     }

@@ -63,8 +63,8 @@ const holdsFinalizer = (job: V1Job) => job.metadata?.finalizers?.includes(RECORD
  * queue or many finished Jobs reads only the records of the builds in motion.
  */
 function mayNeedWork(job: V1Job): boolean {
-  if (job.spec?.suspend && !job.metadata?.deletionTimestamp) return false;
-  return !(finished(job) && !holdsFinalizer(job));
+  if (finished(job)) return holdsFinalizer(job);
+  return !job.spec?.suspend;
 }
 
 /**
@@ -241,8 +241,10 @@ async function settle(
   // Recorded already (by another run, or a cancel): publish if nobody has, then let the Job go.
   const stored = await deps.store.get(record.id);
   if (!stored || !isTerminal(stored.status)) return;
-  if (!stored.eventPublishedAt && (await deps.store.claimEvent(stored.id, deps.now()))) {
-    await publishAndRelease(job, stored, deps, report);
+  if (!stored.eventPublishedAt) {
+    if (await deps.store.claimEvent(stored.id, deps.now())) await publishAndRelease(job, stored, deps, report);
+    // Otherwise another run holds a fresh claim: keep the finalizer until the event is out. If that
+    // publisher died, its claim goes stale and a later run takes it; the Job is held meanwhile.
     return;
   }
   if (await deps.cluster.removeRecordFinalizer(job)) report.finalizersRemoved += 1;

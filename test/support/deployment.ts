@@ -15,6 +15,9 @@ import { awsConfig, bed, uniqueName } from "./bed.js";
 
 export const REGISTRY = "registry.dropbuild.test:5000";
 
+/** An outcome event as the rule delivers it to the test's queue. */
+export type OutcomeEvent = { "detail-type": string; detail: BuildRecord };
+
 /** Configuration as the functions would read it, pointed at the bed. */
 export function bedConfig(overrides: Record<string, string> = {}): Config {
   const info = bed();
@@ -72,8 +75,8 @@ export async function deployOnBed(options: { allKeys?: boolean; env?: Record<str
     reconcileDeps,
     s3,
     /** Terminal-outcome events that reached the rule's queue. */
-    outcomeEvents(expected: number, timeoutMs = 20_000) {
-      return drain<{ "detail-type": string; detail: BuildRecord }>(sqs, outcomes.queueUrl, expected, timeoutMs);
+    outcomeEvents(expected: number, timeoutMs = 20_000, keep?: (event: OutcomeEvent) => boolean) {
+      return drain<OutcomeEvent>(sqs, outcomes.queueUrl, expected, timeoutMs, keep);
     },
     async upload(key: string, body: Buffer, metadata?: Record<string, string>) {
       return s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata }));

@@ -86,6 +86,44 @@ describe("reconcile: every outcome recorded", () => {
     expect(record.reason).toMatch(/^DeadlineExceeded: /);
   });
 
+  it("publishes an outcome whose first publish failed, once, and holds the Job until it has", async () => {
+    const id = await submitSample(env, "contexts/outcome/publish/1.tar.gz");
+    const { batch } = admin();
+    const name = `dropbuild-${id}`;
+    const complete = async () => {
+      const job = await batch.readNamespacedJob({ name, namespace: "dropbuild" });
+      return job.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True") || undefined;
+    };
+    await eventually("the Job to complete", complete);
+    const failing = {
+      ...env.reconcileDeps,
+      events: {
+        publish: async () => {
+          throw new Error("EventBridge is down");
+        },
+      },
+    };
+    await expect(reconcile(failing)).rejects.toThrow("EventBridge is down");
+    const recorded = await env.deps.store.get(id);
+    expect(recorded?.status).toBe("SUCCEEDED");
+    expect(recorded?.eventPublishedAt).toBeUndefined();
+
+    // The next run comes while the dead publisher's claim is fresh: the Job must stay held.
+    await reconcile(env.reconcileDeps);
+    const held = await batch.readNamespacedJob({ name, namespace: "dropbuild" });
+    expect(held.metadata?.finalizers).toContain("dropbuild.dev/record");
+
+    // Once the claim is stale, a run publishes it and lets the Job go.
+    await reconcile({ ...env.reconcileDeps, now: () => new Date(Date.now() + 5 * 60_000) });
+    expect((await env.deps.store.get(id))?.eventPublishedAt).toBeDefined();
+    const ours = (e: { detail: { id: string } }) => e.detail.id === id;
+    const events = await env.outcomeEvents(1, 20_000, ours);
+    expect(events.map((e) => [e["detail-type"], e.detail.id])).toEqual([["Build Succeeded", id]]);
+    expect(await env.outcomeEvents(1, 3000, ours)).toEqual([]); // once
+    const released = await batch.readNamespacedJob({ name, namespace: "dropbuild" }).catch(() => undefined);
+    expect(released?.metadata?.finalizers ?? []).not.toContain("dropbuild.dev/record");
+  });
+
   it("records a cancelled build, deletes its Job, and lets the reconciler release it", async () => {
     const id = await submitSample(env, "contexts/outcome/cancel/1.tar.gz", { DROPBUILD_SIMULATE_DURATION_MS: "60000" });
     await reconcileUntil(env, id, (r) => r.status === "RUNNING");

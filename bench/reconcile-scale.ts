@@ -37,20 +37,22 @@ export async function reconcileScale(bed: BedInfo, jobs: number): Promise<Reconc
   const settings = jobSettings(deployment.config);
   // infra/k8s caps the namespace at 32 CPUs of builds; thousands of simulated Jobs should not queue on
   // it (and the Job controller backs off for minutes on quota refusals).
-  await run(bed.kubectl, [
-    "--kubeconfig",
-    bed.kubeconfigs.admin,
-    "-n",
-    settings.namespace,
-    "patch",
-    "resourcequota",
-    "dropbuild-builds",
-    "--type=merge",
-    "-p",
-    JSON.stringify({
-      spec: { hard: { "requests.cpu": "1M", "requests.memory": "1Pi", "limits.memory": "1Pi", pods: "1M" } },
-    }),
-  ]);
+  // Applied as the same field manager as infra/k8s, so the next deployment's apply takes it back.
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile(
+      bed.kubectl,
+      ["--kubeconfig", bed.kubeconfigs.admin, "apply", "--server-side", "--field-manager=dropbuild", "-f", "-"],
+      (error, _stdout, stderr) => (error ? reject(new Error(`lifting the quota failed: ${stderr}`)) : resolve()),
+    );
+    child.stdin?.end(
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "ResourceQuota",
+        metadata: { name: "dropbuild-builds", namespace: settings.namespace },
+        spec: { hard: { "requests.cpu": "1M", "requests.memory": "1Pi", "limits.memory": "1Pi", pods: "1M" } },
+      }),
+    );
+  });
   const dynamo = new DynamoDBClient(adminAws(bed));
   // 16 hex digits like real build ids, distinct per size so runs at several sizes share one bed.
   const ids = Array.from(
@@ -107,7 +109,8 @@ export async function reconcileScale(bed: BedInfo, jobs: number): Promise<Reconc
       token = page.metadata?._continue || undefined;
     } while (token);
     if (complete === jobs) break;
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Each poll lists every Job: at 10,000 that is real load on the API server the Jobs are waiting for.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(2000, jobs)));
   }
   const prepareMs = performance.now() - prepared;
   const { stdout } = await run(

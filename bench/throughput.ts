@@ -5,8 +5,10 @@ import { connect } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import type { V1Job } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import type { BedInfo } from "../bed/state.js";
+import { type JobSettings, renderJob } from "../src/kube/job.js";
 import { submitUpload } from "../src/trigger/submit-upload.js";
 import { cpuPerItem, sampleCpu } from "./cpu.js";
 import { benchDeployment, benchName } from "./setup.js";
@@ -15,29 +17,35 @@ import { percentile, pool } from "./stats.js";
 const run = promisify(execFile);
 const NAMESPACE = "dropbuild";
 
-/** A Job like the ones builds create, suspended so no pods run while we measure creation. */
-function plainJob(name: string) {
-  return {
-    apiVersion: "batch/v1",
-    kind: "Job",
-    metadata: { name, labels: { "bench.dropbuild.dev/run": "throughput" } },
-    spec: {
-      suspend: true,
-      backoffLimit: 3,
-      template: {
-        spec: {
-          restartPolicy: "Never",
-          containers: [
-            { name: "kaniko", image: "ghcr.io/osscontainertools/kaniko:v1.27.6", args: ["--context=dir:///workspace"] },
-          ],
-        },
-      },
-    },
+/**
+ * The very Job a build creates (the bench deployment's settings, suspended as
+ * under a cap), renamed per copy: the floor and the peer create the same
+ * object dropbuild does, so the comparison is of the work around it.
+ */
+function buildJobFactory(settings: JobSettings): (name: string) => V1Job {
+  const spec = {
+    repository: "floor/app",
+    tag: "1",
+    tags: ["1"],
+    destinations: ["registry.dropbuild.bench:5000/floor/app:1"],
+    dockerfile: "Dockerfile",
+    buildArgs: {},
   };
+  const template = renderJob(
+    {
+      buildId: "0000000000000000",
+      jobName: "template",
+      spec,
+      source: { bucket: "bench", key: "contexts/floor/app/1.tar.gz", versionId: "v1" },
+      suspend: true,
+    },
+    settings,
+  );
+  return (name) => ({ ...template, metadata: { ...template.metadata, name } });
 }
 
 /** The floor: raw Job creates over one HTTP/2 connection, `concurrency` streams at once. */
-async function floor(bed: BedInfo, count: number, concurrency: number): Promise<number> {
+async function floor(bed: BedInfo, job: (name: string) => V1Job, count: number, concurrency: number): Promise<number> {
   const kubeconfig = parse(readFileSync(bed.kubeconfigs.admin, "utf8")) as {
     users: { user: { "client-certificate": string; "client-key": string } }[];
   };
@@ -50,7 +58,7 @@ async function floor(bed: BedInfo, count: number, concurrency: number): Promise<
   const prefix = benchName("floor");
   const create = (i: number) =>
     new Promise<void>((resolve, reject) => {
-      const body = JSON.stringify(plainJob(`${prefix}-${i}`));
+      const body = JSON.stringify(job(`${prefix}-${i}`));
       const req = session.request({
         ":method": "POST",
         ":path": `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`,
@@ -77,13 +85,18 @@ async function floor(bed: BedInfo, count: number, concurrency: number): Promise<
 }
 
 /** The peer: the seed article's way, `kubectl create -f job.yaml` per build. */
-async function kubectl(bed: BedInfo, count: number, concurrency: number): Promise<number> {
+async function kubectl(
+  bed: BedInfo,
+  job: (name: string) => V1Job,
+  count: number,
+  concurrency: number,
+): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), "dropbuild-bench-"));
   const prefix = benchName("kubectl");
   const files: string[] = [];
   for (let i = 0; i < count; i += 1) {
     const file = join(dir, `job-${i}.json`);
-    await writeFile(file, JSON.stringify(plainJob(`${prefix}-${i}`)));
+    await writeFile(file, JSON.stringify(job(`${prefix}-${i}`)));
     files.push(file);
   }
   const started = performance.now();
@@ -110,11 +123,12 @@ export async function throughput(bed: BedInfo, count = 200, concurrency = 10): P
   // The cap makes every dropbuild Job suspended too, so all three create the same kind of object.
   const deployment = await benchDeployment(bed, { MAX_CONCURRENT_BUILDS: "1" });
   const notices = await deployment.upload(count, "tp/app");
+  const job = buildJobFactory(deployment.submit.settings.job);
   const beforeFloor = sampleCpu(bed);
-  const floorPerSecond = await floor(bed, count, concurrency);
+  const floorPerSecond = await floor(bed, job, count, concurrency);
   const floorCpu = cpuPerItem(beforeFloor, sampleCpu(bed), count);
   const emulatorPerSecond = await emulator(deployment, count, concurrency);
-  const kubectlPerSecond = await kubectl(bed, count, concurrency);
+  const kubectlPerSecond = await kubectl(bed, job, count, concurrency);
   const beforeDropbuild = sampleCpu(bed);
   const started = performance.now();
   const outcomes = await pool(notices, concurrency, (notice) => submitUpload(notice, deployment.submit));

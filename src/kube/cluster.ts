@@ -60,6 +60,7 @@ function slimJob(job: V1Job): V1Job {
 function slimPod(pod: V1Pod): V1Pod {
   return { metadata: pod.metadata && { ...pod.metadata, managedFields: undefined }, status: pod.status };
 }
+
 const jobsPath = (namespace: string) => `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`;
 
 function describe(error: unknown): string {
@@ -156,22 +157,32 @@ export class KubernetesBuildCluster implements ReconcileCluster {
     );
   }
 
-  /**
-   * A JSON patch guarded by the Job's resourceVersion: if two reconcilers race,
-   * the second patch fails its test and only one removal happens. When the
-   * Job merely changed (the Job controller updates it while it is deleted),
-   * read it again and retry, so the Job is not held until the next run.
-   */
-  async removeRecordFinalizer(job: V1Job): Promise<boolean> {
-    let current: V1Job | undefined = job;
-    for (let attempt = 0; attempt < 3 && current; attempt += 1) {
+  /** Remove the record finalizer; only the call that removed it gets true (racing reconcilers). */
+  removeRecordFinalizer(job: V1Job): Promise<boolean> {
+    return this.patchCurrent(job, (current) => {
       const index = current.metadata?.finalizers?.indexOf(RECORD_FINALIZER) ?? -1;
-      if (index < 0 || !current.metadata?.name) return false;
-      const removed = await this.patchJob(current, [
+      if (index < 0 || !current.metadata?.name) return undefined;
+      return [
         { op: "test", path: `/metadata/finalizers/${index}`, value: RECORD_FINALIZER },
         { op: "remove", path: `/metadata/finalizers/${index}` },
-      ]);
-      if (removed) return true;
+      ];
+    });
+  }
+
+  /**
+   * A JSON patch guarded by the Job's resourceVersion, so of two racing
+   * reconcilers only one acts. A Job listed a moment ago has often merely
+   * changed since (the Job controller writes its status, also while it is
+   * deleted), so on a failed guard read it again and, if the patch still
+   * applies (`operations` gives none when not), retry: otherwise the Job
+   * would wait a whole run (a queued one while younger uploads went ahead).
+   */
+  private async patchCurrent(job: V1Job, operations: (current: V1Job) => unknown[] | undefined): Promise<boolean> {
+    let current: V1Job | undefined = job;
+    for (let attempt = 0; attempt < 3 && current; attempt += 1) {
+      const patch = operations(current);
+      if (!patch) return false;
+      if (await this.patchJob(current, patch)) return true;
       current = await this.readJob(current);
     }
     return false;
@@ -187,28 +198,18 @@ export class KubernetesBuildCluster implements ReconcileCluster {
     );
   }
 
-  /**
-   * Unsuspend a queued Job, guarded by its resourceVersion like every patch
-   * here. A Job listed a moment ago has often changed since (the Job
-   * controller writes a new Job's status), so on a failed guard read it
-   * again and release it if it is still waiting: otherwise it would wait a
-   * whole run while younger uploads went ahead of it.
-   */
-  async release(job: V1Job, at: Date): Promise<boolean> {
-    let current: V1Job | undefined = job;
-    for (let attempt = 0; attempt < 3 && current; attempt += 1) {
-      if (!current.spec?.suspend || current.metadata?.deletionTimestamp) return false;
-      const annotation = `/metadata/annotations/${ANNOTATIONS.releasedAt.replaceAll("~", "~0").replaceAll("/", "~1")}`;
-      const released = await this.patchJob(current, [
+  /** Unsuspend a queued Job (still waiting and not deleted), stamping when on the Job. */
+  release(job: V1Job, at: Date): Promise<boolean> {
+    const annotation = `/metadata/annotations/${ANNOTATIONS.releasedAt.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+    return this.patchCurrent(job, (current) => {
+      if (!current.spec?.suspend || current.metadata?.deletionTimestamp) return undefined;
+      return [
         { op: "replace", path: "/spec/suspend", value: false },
         current.metadata?.annotations
           ? { op: "add", path: annotation, value: at.toISOString() }
           : { op: "add", path: "/metadata/annotations", value: { [ANNOTATIONS.releasedAt]: at.toISOString() } },
-      ]);
-      if (released) return true;
-      current = await this.readJob(current);
-    }
-    return false;
+      ];
+    });
   }
 
   private patchJob(job: V1Job, operations: unknown[]): Promise<boolean> {

@@ -3,7 +3,6 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { BatchV1Api, KubeConfig } from "@kubernetes/client-node";
 import { type BuildRecord, isTerminal } from "../src/build/record.js";
 import { loadClientConfig } from "../src/config.js";
 import { ANNOTATIONS } from "../src/kube/job.js";
@@ -11,6 +10,7 @@ import { makeBuildStore } from "../src/wiring.js";
 import { dropbuild } from "../test/support/cli.js";
 import { gzip, sampleContext } from "../test/support/tar.js";
 import { fifoViolations, passesFromLog, type QueuedJob } from "./fifo.js";
+import { allJobs } from "./setup.js";
 import { pool } from "./stats.js";
 
 export interface EndToEndFigure {
@@ -78,27 +78,16 @@ export async function endToEnd(uploads: number, cap: number): Promise<EndToEndFi
     }
     const seconds = (performance.now() - started) / 1000;
     // FIFO: read every Job's upload and release times back from the cluster, and the runs from the reconcile log.
-    const kc = new KubeConfig();
-    kc.loadFromFile(env.KUBECONFIG ?? "");
     const jobs: QueuedJob[] = [];
-    let _continue: string | undefined;
-    do {
-      const page = await kc.makeApiClient(BatchV1Api).listNamespacedJob({
-        namespace: env.BUILD_NAMESPACE ?? "dropbuild",
-        limit: 500,
-        _continue,
+    for await (const job of allJobs(env.KUBECONFIG ?? "", env.BUILD_NAMESPACE ?? "dropbuild")) {
+      const annotations = job.metadata?.annotations ?? {};
+      jobs.push({
+        name: job.metadata?.name ?? "",
+        queuedAt: annotations[ANNOTATIONS.queuedAt] ?? "",
+        createdAt: new Date(job.metadata?.creationTimestamp ?? 0).toISOString(),
+        releasedAt: annotations[ANNOTATIONS.releasedAt],
       });
-      for (const job of page.items) {
-        const annotations = job.metadata?.annotations ?? {};
-        jobs.push({
-          name: job.metadata?.name ?? "",
-          queuedAt: annotations[ANNOTATIONS.queuedAt] ?? "",
-          createdAt: new Date(job.metadata?.creationTimestamp ?? 0).toISOString(),
-          releasedAt: annotations[ANNOTATIONS.releasedAt],
-        });
-      }
-      _continue = page.metadata?._continue;
-    } while (_continue);
+    }
     const passes = passesFromLog(readFileSync(join(local.DROPBUILD_LOCAL_DIR, "reconcile.log"), "utf8"));
     const violations = fifoViolations(jobs, passes);
     for (const violation of violations.slice(0, 5)) process.stderr.write(`FIFO: ${violation}\n`);

@@ -8,8 +8,9 @@ import { repoRoot } from "../bed/paths.js";
 import type { BedInfo } from "../bed/state.js";
 import { queuedRecord } from "../src/build/record.js";
 import { renderJob } from "../src/kube/job.js";
+import { applyManifests } from "../src/local/provision.js";
 import { jobSettings } from "../src/wiring.js";
-import { adminAws, benchDeployment, benchWiring } from "./setup.js";
+import { adminAws, allJobs, benchDeployment, benchWiring } from "./setup.js";
 import { pool } from "./stats.js";
 
 const run = promisify(execFile);
@@ -37,22 +38,17 @@ export async function reconcileScale(bed: BedInfo, jobs: number): Promise<Reconc
   const settings = jobSettings(deployment.config);
   // infra/k8s caps the namespace at 32 CPUs of builds; thousands of simulated Jobs should not queue on
   // it (and the Job controller backs off for minutes on quota refusals).
-  // Applied as the same field manager as infra/k8s, so the next deployment's apply takes it back.
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile(
-      bed.kubectl,
-      ["--kubeconfig", bed.kubeconfigs.admin, "apply", "--server-side", "--field-manager=dropbuild", "-f", "-"],
-      (error, _stdout, stderr) => (error ? reject(new Error(`lifting the quota failed: ${stderr}`)) : resolve()),
-    );
-    child.stdin?.end(
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "ResourceQuota",
-        metadata: { name: "dropbuild-builds", namespace: settings.namespace },
-        spec: { hard: { "requests.cpu": "1M", "requests.memory": "1Pi", "limits.memory": "1Pi", pods: "1M" } },
-      }),
-    );
-  });
+  // Applied as infra/k8s's own field manager, so the next deployment's apply takes it back.
+  await applyManifests(
+    bed.kubectl,
+    bed.kubeconfigs.admin,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "ResourceQuota",
+      metadata: { name: "dropbuild-builds", namespace: settings.namespace },
+      spec: { hard: { "requests.cpu": "1M", "requests.memory": "1Pi", "limits.memory": "1Pi", pods: "1M" } },
+    }),
+  );
   const dynamo = new DynamoDBClient(adminAws(bed));
   // 16 hex digits like real build ids, distinct per size so runs at several sizes share one bed.
   const ids = Array.from(
@@ -95,19 +91,9 @@ export async function reconcileScale(bed: BedInfo, jobs: number): Promise<Reconc
   const selector = `dropbuild.dev/deployment=${deployment.table}`;
   for (;;) {
     let complete = 0;
-    let token: string | undefined;
-    do {
-      const page = await batch.listNamespacedJob({
-        namespace: settings.namespace,
-        labelSelector: selector,
-        limit: 500,
-        _continue: token,
-      });
-      complete += page.items.filter((j) =>
-        j.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True"),
-      ).length;
-      token = page.metadata?._continue || undefined;
-    } while (token);
+    for await (const job of allJobs(bed.kubeconfigs.admin, settings.namespace, selector)) {
+      if (job.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True")) complete += 1;
+    }
     if (complete === jobs) break;
     // Each poll lists every Job: at 10,000 that is real load on the API server the Jobs are waiting for.
     await new Promise((resolve) => setTimeout(resolve, Math.max(2000, jobs)));

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { BatchV1Api, KubeConfig, type V1Job } from "@kubernetes/client-node";
 import { repoRoot } from "../bed/paths.js";
 import type { BedInfo } from "../bed/state.js";
 import { type Config, loadConfig } from "../src/config.js";
@@ -12,6 +13,19 @@ import { gzip, sampleContext } from "../test/support/tar.js";
 
 let counter = 0;
 export const benchName = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++counter}`;
+
+/** Every Job in a namespace (of a label selector, if given), read 500 at a time with an admin kubeconfig. */
+export async function* allJobs(kubeconfig: string, namespace: string, labelSelector?: string): AsyncGenerator<V1Job> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const batch = kc.makeApiClient(BatchV1Api);
+  let _continue: string | undefined;
+  do {
+    const page = await batch.listNamespacedJob({ namespace, labelSelector, limit: 500, _continue });
+    yield* page.items;
+    _continue = page.metadata?._continue || undefined;
+  } while (_continue);
+}
 
 export function adminAws(bed: BedInfo) {
   return {

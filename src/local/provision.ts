@@ -91,6 +91,11 @@ export async function ensureContextsBucket(
 /** Render infra/k8s/<overlay> with kustomize and server-side apply it, as a platform engineer would. */
 export async function applyInfra(kubectl: string, kubeconfig: string, overlayDir: string): Promise<string> {
   const { stdout: manifests } = await run(kubectl, ["kustomize", overlayDir], { maxBuffer: 16 * 1024 * 1024 });
+  return applyManifests(kubectl, kubeconfig, manifests);
+}
+
+/** Server-side apply manifests (YAML or JSON) as dropbuild's field manager, the one infra/k8s is applied with. */
+export function applyManifests(kubectl: string, kubeconfig: string, manifests: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       kubectl,

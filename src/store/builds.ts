@@ -211,10 +211,7 @@ export class BuildStore {
       const out: QueryCommandOutput = await this.doc.send(
         new QueryCommand({
           TableName: this.table,
-          IndexName: INDEXES.byStatus,
-          KeyConditionExpression: since ? "#status = :status AND #at >= :since" : "#status = :status",
-          ExpressionAttributeNames: since ? { "#status": "status", "#at": "submittedAt" } : { "#status": "status" },
-          ExpressionAttributeValues: since ? { ":status": status, ":since": since } : { ":status": status },
+          ...indexKey("status", status, since),
           Select: "COUNT",
           ExclusiveStartKey: start,
         }),
@@ -257,19 +254,13 @@ export class BuildStore {
   async query(query: RecordQuery): Promise<RecordPage> {
     const limit = Math.min(Math.max(query.limit ?? 50, 1), 1000);
     if (!query.repository && !query.status) return this.queryAll(query, limit);
-    const byRepository = Boolean(query.repository);
-    const names: Record<string, string> = { "#pk": byRepository ? "repository" : "status" };
-    const values: Record<string, unknown> = { ":pk": byRepository ? query.repository : query.status };
-    let keyCondition = "#pk = :pk";
-    if (query.since) {
-      names["#at"] = "submittedAt";
-      values[":since"] = query.since;
-      keyCondition += " AND #at >= :since";
-    }
+    const key = query.repository
+      ? indexKey("repository", query.repository, query.since)
+      : indexKey("status", query.status ?? "", query.since);
     let filter: string | undefined;
-    if (byRepository && query.status) {
-      names["#status"] = "status";
-      values[":status"] = query.status;
+    if (query.repository && query.status) {
+      key.ExpressionAttributeNames["#status"] = "status";
+      key.ExpressionAttributeValues[":status"] = query.status;
       filter = "#status = :status";
     }
     const records: BuildRecord[] = [];
@@ -278,11 +269,8 @@ export class BuildStore {
       const out: QueryCommandOutput = await this.doc.send(
         new QueryCommand({
           TableName: this.table,
-          IndexName: byRepository ? INDEXES.byRepository : INDEXES.byStatus,
-          KeyConditionExpression: keyCondition,
+          ...key,
           FilterExpression: filter,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
           ScanIndexForward: false,
           Limit: limit - records.length,
           ExclusiveStartKey: start,
@@ -335,6 +323,24 @@ export class BuildStore {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: true }));
     return Item as BuildRecord | undefined;
   }
+}
+
+/** The key condition on one index: its partition value, and `submittedAt` from `since` on. */
+function indexKey(partition: "repository" | "status", value: string, since?: string) {
+  const names: Record<string, string> = { "#pk": partition };
+  const values: Record<string, unknown> = { ":pk": value };
+  let condition = "#pk = :pk";
+  if (since) {
+    names["#at"] = "submittedAt";
+    values[":since"] = since;
+    condition += " AND #at >= :since";
+  }
+  return {
+    IndexName: partition === "repository" ? INDEXES.byRepository : INDEXES.byStatus,
+    KeyConditionExpression: condition,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
 }
 
 /** The index key of a record, as DynamoDB's LastEvaluatedKey would give it. */

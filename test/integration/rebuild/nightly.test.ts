@@ -25,6 +25,9 @@ function recordingLogger(lines: string[]): Logger {
 describe("rebuilds: nightly and on request", () => {
   let env: Awaited<ReturnType<typeof deployOnBed>>;
   let handle: ReturnType<typeof createRebuildHandler>;
+  /** The nightly schedule firing for NIGHT, as an EventBridge schedule delivers it. */
+  const scheduledRun = async () =>
+    (await handle({ source: "aws.events", "detail-type": "Scheduled Event", time: NIGHT })) as NightlyReport;
   const logs: string[] = [];
   const records = async (repository: string, trigger: string) =>
     (await queryByRepository(env.config, repository)).filter((r: BuildRecord) => r.trigger === trigger);
@@ -51,11 +54,7 @@ describe("rebuilds: nightly and on request", () => {
   });
 
   it("re-submits exactly the opted-in repositories, with the tag again plus a dated tag", async () => {
-    const report = (await handle({
-      source: "aws.events",
-      "detail-type": "Scheduled Event",
-      time: NIGHT,
-    })) as NightlyReport;
+    const report = await scheduledRun();
 
     expect(report.submitted.map((s) => s.outcome)).toEqual(["submitted", "submitted"]);
     const [tagged] = await records("tagged/app", "nightly");
@@ -73,11 +72,7 @@ describe("rebuilds: nightly and on request", () => {
   });
 
   it("builds once when the same night's schedule fires twice", async () => {
-    const again = (await handle({
-      source: "aws.events",
-      "detail-type": "Scheduled Event",
-      time: NIGHT,
-    })) as NightlyReport;
+    const again = await scheduledRun();
 
     expect(again.submitted.map((s) => s.outcome)).toEqual(["duplicate", "duplicate"]);
     expect(await records("tagged/app", "nightly")).toHaveLength(1);

@@ -24,11 +24,13 @@ const wanted = new Set(
 );
 const sizes = (process.env.BENCH_RECONCILE_SIZES ?? "1000,10000").split(",").map(Number);
 const runAt = new Date().toISOString().slice(0, 16).replace("T", " ");
-/** This run's table rows, by figure (the first cell), each ending in the run's time. */
+/** The figure a table row is about: its first cell. */
+const figureOf = (line: string) => /^\| ([^|]+) \|/.exec(line)?.[1];
+/** This run's table rows, by figure, each ending in the run's time. */
 const rows = new Map<string, string>();
 const say = (line: string) => {
   process.stdout.write(`${line}\n`);
-  const figure = /^\| ([^|]+) \|/.exec(line)?.[1];
+  const figure = figureOf(line);
   if (figure) rows.set(figure, `${line} ${runAt} |`);
 };
 const f = (n: number, digits = 1) => n.toFixed(digits);
@@ -112,7 +114,7 @@ async function writeResults(path: string): Promise<void> {
   const earlier = await readFile(path, "utf8").catch(() => "");
   const merged = new Map<string, string>();
   for (const line of earlier.split("\n")) {
-    const figure = /^\| ([^|]+) \|/.exec(line)?.[1];
+    const figure = figureOf(line);
     if (figure && figure !== "figure" && !line.startsWith("|---") && line.split("|").length === 7)
       merged.set(figure, line);
   }

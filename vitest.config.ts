@@ -7,6 +7,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -17,6 +18,18 @@ export default defineConfig({
           globalSetup: ["test/support/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          // After everything else: takes the run's bed down and checks what it leaves on the host.
+          name: "lifecycle",
+          // No global setup of its own: it reads the integration bed's directory from DROPBUILD_TEST_BED_DIR.
+          include: ["test/lifecycle/**/*.test.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -13,6 +13,12 @@ const Versions = z.object({
   etcd: z.string().regex(/^v3\.\d+\.\d+$/),
   kwok: z.string().regex(/^v\d+\.\d+\.\d+$/),
   moto: z.string().regex(/^\d+\.\d+\.\d+$/),
+  containerd: z.string().regex(/^v2\.\d+\.\d+$/),
+  registry: z.string().regex(/^v3\.\d+\.\d+$/),
+  crane: z.string().regex(/^v\d+\.\d+\.\d+$/),
+  kaniko: z.string().regex(/^v\d+\.\d+\.\d+$/),
+  awscli: z.string().regex(/^1\.\d+\.\d+$/),
+  stagingDebian: z.string().regex(/^[a-z]+$/),
 });
 export type Versions = z.infer<typeof Versions>;
 

@@ -7,11 +7,15 @@ export interface TlsFiles {
   key?: string;
 }
 
-/** GET a URL; true when it answers 200. Self-signed component certs are accepted when no CA is given. */
-export function httpOk(url: string, tls: TlsFiles = {}): Promise<boolean> {
+/**
+ * GET a URL; true when it answers 200 (or one of `accept`, e.g. 401 from a
+ * registry that wants credentials). Self-signed component certs are accepted
+ * when no CA is given.
+ */
+export function httpOk(url: string, tls: TlsFiles = {}, accept: number[] = [200]): Promise<boolean> {
   if (url.startsWith("http:")) {
     return fetch(url, { signal: AbortSignal.timeout(2000) })
-      .then((res) => res.ok)
+      .then((res) => accept.includes(res.status))
       .catch(() => false);
   }
   return new Promise((resolve) => {
@@ -26,7 +30,7 @@ export function httpOk(url: string, tls: TlsFiles = {}): Promise<boolean> {
       },
       (res) => {
         res.resume();
-        resolve(res.statusCode === 200);
+        resolve(accept.includes(res.statusCode ?? 0));
       },
     );
     req.on("error", () => resolve(false));

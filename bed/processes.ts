@@ -71,7 +71,8 @@ export async function waitUntilReady(daemon: Daemon, probe: () => Promise<boolea
   throw new ComponentStartError(daemon.name, daemon.log, `not ready after ${timeoutMs / 1000}s`);
 }
 
-function alive(pid: number): boolean {
+/** Is `pid` a live process (not a zombie)? */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch {
@@ -97,7 +98,7 @@ export async function stopDaemon(record: DaemonRecord, graceMs = 5000): Promise<
   };
   signalGroup("SIGTERM");
   const deadline = Date.now() + graceMs;
-  while (alive(record.pid) && Date.now() < deadline) await sleep(100);
+  while (isAlive(record.pid) && Date.now() < deadline) await sleep(100);
   signalGroup("SIGKILL");
 }
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { RealNodeInfo } from "./node/node.js";
 import type { DaemonRecord } from "./processes.js";
 
 /** What `bed:up` prints, and what tests read to reach the bed. */
@@ -28,7 +29,10 @@ export interface BedInfo {
   /** IAM credentials and access entries the token webhook honours; tests may rewrite it. */
   iamFile: string;
   kubectl: string;
+  /** The kwok (simulated) nodes. */
   nodes: string[];
+  /** The real node and its registry, unless the bed was started without it. */
+  node?: RealNodeInfo;
   logs: Record<string, string>;
 }
 

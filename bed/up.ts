@@ -1,16 +1,29 @@
+import { readFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { V1Node } from "@kubernetes/client-node";
 import { kubeconfigConnector } from "../src/kube/connect.js";
+import { SIMULATED_NODES } from "../src/kube/job.js";
 import { kubeRequest, type RestRequest } from "../src/kube/rest.js";
 import { type BedBinaries, ensureBedBinaries } from "./build/all.js";
 import { formatElapsed, type Progress } from "./build/progress.js";
 import { BED_CLUSTER, BED_IDENTITIES, BED_REGION, defaultIamFile } from "./identities.js";
 import { writeKubeconfig } from "./kubeconfig.js";
+import type { NodeFootprint } from "./node/footprint.js";
+import { BED_NETWORK } from "./node/network.js";
+import {
+  claimHost,
+  isReady,
+  nodeCertRequests,
+  prepareNodeNetwork,
+  type RealNodeInfo,
+  startRealNode,
+  stopRealNode,
+} from "./node/node.js";
 import { bedDir, readVersions, repoRoot } from "./paths.js";
 import { makePki, type Pki } from "./pki.js";
 import { httpOk } from "./probes.js";
-import { type Daemon, freePort, startDaemon, stopDaemon, waitUntilReady } from "./processes.js";
+import { type Daemon, freePort, isAlive, startDaemon, stopDaemon, waitUntilReady } from "./processes.js";
 import { type BedInfo, type BedState, readState, writeState } from "./state.js";
 import { writeIamFile } from "./webhook/iam-file.js";
 
@@ -38,15 +51,38 @@ async function allocatePorts(): Promise<Ports> {
   return Object.fromEntries(names.map((name, i) => [name, list[i]])) as unknown as Ports;
 }
 
+export interface BedOptions {
+  /**
+   * Start the real node (kubelet, containerd, runc, CNI bridge) and the
+   * registry beside the kwok nodes. Default: true, unless
+   * DROPBUILD_BED_REAL_NODE=false (kwok-only beds for scale tests and benchmarks).
+   */
+  realNode?: boolean;
+}
+
+export function realNodeWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.DROPBUILD_BED_REAL_NODE !== "false";
+}
+
+/** Is the bed that owns a node footprint still running (its API server alive)? */
+function ownerAlive(footprint: NodeFootprint): boolean {
+  const owner = readState(footprint.owner);
+  const apiserver = owner?.daemons.find((d) => d.name === "kube-apiserver");
+  return apiserver !== undefined && isAlive(apiserver.pid);
+}
+
 /**
  * Start the whole bed in `stateDir` (wiped first): moto, etcd, the token
- * webhook, kube-apiserver, kube-controller-manager, kube-scheduler and kwok
- * with two simulated nodes in two zones. Waits until each is ready; if one is
- * not, stops the others and throws an error naming it and its log.
+ * webhook, kube-apiserver, kube-controller-manager, kube-scheduler, kwok
+ * with two simulated nodes in two zones and — unless opted out — a real node
+ * and a registry. Waits until each is ready; if one is not, stops the others
+ * and throws an error naming it and its log.
  */
-export async function bedUp(stateDir: string, progress: Progress): Promise<BedInfo> {
+export async function bedUp(stateDir: string, progress: Progress, options: BedOptions = {}): Promise<BedInfo> {
   const existing = readState(stateDir);
   if (existing?.daemons.length) await bedDown(stateDir);
+  const realNode = options.realNode ?? realNodeWanted();
+  if (realNode) await claimHost(stateDir, progress, ownerAlive);
 
   const binaries = await ensureBedBinaries(progress);
   const started = Date.now();
@@ -60,7 +96,7 @@ export async function bedUp(stateDir: string, progress: Progress): Promise<BedIn
     return daemon;
   };
   try {
-    const info = await startComponents(stateDir, binaries, track, progress);
+    const info = await startComponents(stateDir, binaries, track, progress, realNode);
     state.info = info;
     await writeState(stateDir, state);
     progress(`bed ready in ${formatElapsed(Date.now() - started)}`);
@@ -74,9 +110,19 @@ export async function bedUp(stateDir: string, progress: Progress): Promise<BedIn
 
 type Track = (daemon: Daemon) => Promise<Daemon>;
 
-async function startComponents(stateDir: string, bin: BedBinaries, track: Track, progress: Progress): Promise<BedInfo> {
+async function startComponents(
+  stateDir: string,
+  bin: BedBinaries,
+  track: Track,
+  progress: Progress,
+  realNode: boolean,
+): Promise<BedInfo> {
   const versions = readVersions();
   const ports = await allocatePorts();
+  if (realNode) {
+    progress(`creating the node's bridge ${BED_NETWORK.bridge} (${BED_NETWORK.subnet}) and its firewall`);
+    await prepareNodeNetwork(stateDir, [ports.moto]);
+  }
   const log = (name: string) => join(stateDir, "logs", `${name}.log`);
   const apiserverUrl = `https://127.0.0.1:${ports.apiserver}`;
   const awsEndpoint = `http://127.0.0.1:${ports.moto}`;
@@ -89,6 +135,7 @@ async function startComponents(stateDir: string, bin: BedBinaries, track: Track,
     { name: "admin", commonName: "bed-admin", organization: "system:masters" },
     { name: "controller-manager", commonName: "system:kube-controller-manager" },
     { name: "scheduler", commonName: "system:kube-scheduler" },
+    ...(realNode ? nodeCertRequests() : []),
   ]);
   const cluster = { name: BED_CLUSTER, server: apiserverUrl, caFile: pki.caCert };
   const kubeconfig = async (name: string, cert: string) => {
@@ -136,6 +183,8 @@ async function startComponents(stateDir: string, bin: BedBinaries, track: Track,
         `--cluster-endpoint=${apiserverUrl}`,
         `--cluster-ca-file=${pki.caCert}`,
         `--kubernetes-version=${versions.kubernetes.replace(/^v(\d+\.\d+)\..*$/, "$1")}`,
+        // Build pods fetch contexts from it: on the bridge address too (the firewall admits them to this port only).
+        ...(realNode ? [`--also-listen=${BED_NETWORK.gateway}`] : []),
       ],
       { log: log("moto") },
     ),
@@ -156,6 +205,8 @@ async function startComponents(stateDir: string, bin: BedBinaries, track: Track,
         `--cluster=${BED_CLUSTER}`,
         `--sts-endpoint=${awsEndpoint}`,
         `--iam-file=${iamFile}`,
+        `--kubeconfig=${adminKubeconfig}`,
+        `--region=${BED_REGION}`,
       ],
       { log: log("token-webhook"), cwd: repoRoot },
     ),
@@ -259,6 +310,12 @@ async function startComponents(stateDir: string, bin: BedBinaries, track: Track,
   for (const node of NODES) {
     await core({ method: "POST", path: "/api/v1/nodes", body: nodeManifest(node.name, node.zone) });
   }
+  await core({ method: "POST", path: "/api/v1/persistentvolumes", body: workspaceVolume(join(stateDir, "workspace")) });
+  await core({
+    method: "POST",
+    path: "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+    body: podIdentityWebhook(`https://127.0.0.1:${ports.webhook}/mutate-pods`, pki.caCert),
+  });
 
   await Promise.all([
     waitUntilReady(moto, () => httpOk(`${awsEndpoint}/moto-api/`), 60_000),
@@ -279,6 +336,24 @@ async function startComponents(stateDir: string, bin: BedBinaries, track: Track,
     60_000,
   );
   await waitUntilReady(moto, async () => motoClusterReady(awsEndpoint), 30_000);
+
+  let node: RealNodeInfo | undefined;
+  if (realNode) {
+    node = await startRealNode(
+      { stateDir, pki, apiserverUrl, binaries: bin.node, images: bin.images, track, progress, podPorts: [ports.moto] },
+      {
+        ensureNodeRbac: async () => {
+          await core({
+            method: "POST",
+            path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+            body: nodeRbac(),
+          });
+        },
+        nodeReady: async (name) => isReady(await core<V1Node>({ method: "GET", path: `/api/v1/nodes/${name}` })),
+      },
+      ports.moto,
+    );
+  }
 
   const functionsKubeconfig = await writeKubeconfig(
     join(stateDir, "functions.kubeconfig"),
@@ -317,11 +392,15 @@ async function startComponents(stateDir: string, bin: BedBinaries, track: Track,
     iamFile,
     kubectl: bin.kubectl,
     nodes: NODES.map((n) => n.name),
-    logs: Object.fromEntries(
-      ["etcd", "moto", "token-webhook", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"].map(
-        (name) => [name, log(name)],
+    node,
+    logs: {
+      ...Object.fromEntries(
+        ["etcd", "moto", "token-webhook", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"].map(
+          (name) => [name, log(name)],
+        ),
       ),
-    ),
+      ...node?.logs,
+    },
   };
 }
 
@@ -401,17 +480,73 @@ function nodeManifest(name: string, zone: string) {
         "node.kubernetes.io/instance-type": "kwok",
         "topology.kubernetes.io/region": BED_REGION,
         "topology.kubernetes.io/zone": zone,
-        type: "kwok",
+        ...SIMULATED_NODES.selector,
       },
     },
-    spec: {},
+    // Only pods that ask for kwok (simulated builds) land here; real builds go to the real node.
+    spec: { taints: [SIMULATED_NODES.taint] },
     status: { allocatable: resources, capacity: resources },
   };
 }
 
 async function nodeReady(core: <T>(req: RestRequest) => Promise<T>, name: string): Promise<boolean> {
-  const node = await core<V1Node>({ method: "GET", path: `/api/v1/nodes/${name}` });
-  return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+  return isReady(await core<V1Node>({ method: "GET", path: `/api/v1/nodes/${name}` }));
+}
+
+/**
+ * The EFS stand-in: a ReadWriteMany volume on the node (this kernel has no NFS
+ * client), in the bed's own directory so it goes with the bed. infra/k8s's
+ * local overlay binds the workspace claim to it by name.
+ */
+function workspaceVolume(path: string) {
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name: "dropbuild-workspace-local" },
+    spec: {
+      capacity: { storage: "100Gi" },
+      accessModes: ["ReadWriteMany"],
+      storageClassName: "dropbuild-efs",
+      persistentVolumeReclaimPolicy: "Retain",
+      claimRef: { namespace: "dropbuild", name: "dropbuild-workspace" },
+      hostPath: { path, type: "DirectoryOrCreate" },
+    },
+  };
+}
+
+/** The bed's API server authorizes with RBAC only (no Node authorizer): kubelets need system:node. */
+function nodeRbac() {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: "dropbuild-bed-nodes" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node" },
+    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:nodes" }],
+  };
+}
+
+/** The IRSA stand-in: pods are sent to the bed webhook, which injects a web identity when their account names a role. */
+function podIdentityWebhook(url: string, caFile: string) {
+  return {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "MutatingWebhookConfiguration",
+    metadata: { name: "dropbuild-bed-pod-identity" },
+    webhooks: [
+      {
+        name: "pod-identity.bed.dropbuild.dev",
+        admissionReviewVersions: ["v1"],
+        sideEffects: "None",
+        // As EKS's pod-identity webhook: a webhook outage must not stop pods (they then lack credentials).
+        failurePolicy: "Ignore",
+        timeoutSeconds: 5,
+        clientConfig: { url, caBundle: readFileSync(caFile).toString("base64") },
+        rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }],
+        namespaceSelector: {
+          matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system"] }],
+        },
+      },
+    ],
+  };
 }
 
 async function motoClusterReady(endpoint: string): Promise<boolean> {
@@ -421,14 +556,28 @@ async function motoClusterReady(endpoint: string): Promise<boolean> {
   return res.ok;
 }
 
-/** Stop every process the bed in `stateDir` started. */
+/**
+ * Stop every process the bed in `stateDir` started, then undo what its real
+ * node did on the host (container processes, mounts, cgroups, bridge,
+ * iptables chains, sysctls).
+ */
 export async function bedDown(stateDir: string): Promise<string[]> {
   const state = readState(stateDir);
-  if (!state) return [];
-  // Reverse order: clients before the servers they talk to.
-  await Promise.all([...state.daemons].reverse().map((daemon) => stopDaemon(daemon)));
-  await writeState(stateDir, { daemons: [] });
-  return state.daemons.map((d) => d.name);
+  const stopped: string[] = [];
+  if (state) {
+    // The node first (kubelet before containerd), then the rest together: clients before the servers they talk to.
+    const daemons = [...state.daemons].reverse();
+    const nodeFirst = ["kubelet", "containerd"];
+    for (const name of nodeFirst) {
+      const daemon = daemons.find((d) => d.name === name);
+      if (daemon) await stopDaemon(daemon);
+    }
+    await Promise.all(daemons.filter((d) => !nodeFirst.includes(d.name)).map((daemon) => stopDaemon(daemon)));
+    await writeState(stateDir, { daemons: [] });
+    stopped.push(...state.daemons.map((d) => d.name));
+  }
+  const undone = await stopRealNode(stateDir);
+  return undone.length ? [...stopped, ...undone] : stopped;
 }
 
 /** Stop one component of a running bed (tests use it to take the API server away). */

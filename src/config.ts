@@ -42,7 +42,14 @@ const Env = z
     REGISTRY: z
       .string()
       .check(z.regex(/^[a-zA-Z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/, "a registry host with optional port and path")),
-    KANIKO_IMAGE: withDefault("ghcr.io/osscontainertools/kaniko:v1.27.6"),
+    KANIKO_IMAGE: withDefault("ghcr.io/osscontainertools/kaniko:v1.28.3"),
+    KANIKO_REGISTRY_MIRROR: z.optional(
+      z
+        .string()
+        .check(z.regex(/^[a-zA-Z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/, "a registry host with optional port and path")),
+    ),
+    REGISTRY_CA_CONFIGMAP: optionalText(),
+    BUILD_AWS_ENDPOINT_URL: z.optional(z.url()),
     STAGING_IMAGE: withDefault("public.ecr.aws/aws-cli/aws-cli:2.36.15"),
     UNPACK_IMAGE: withDefault("public.ecr.aws/docker/library/busybox:1.37"),
     BUILDER_SERVICE_ACCOUNT: withDefault("dropbuild-builder"),
@@ -100,6 +107,12 @@ function toConfig(env: z.infer<typeof Env>) {
     builderServiceAccount: env.BUILDER_SERVICE_ACCOUNT,
     workspaceClaim: env.WORKSPACE_PVC,
     registrySecret: env.REGISTRY_SECRET,
+    /** Where kaniko pulls Docker Hub base images from (e.g. an ECR pull-through cache). */
+    registryMirror: env.KANIKO_REGISTRY_MIRROR,
+    /** A ConfigMap (key ca.crt) with the CA kaniko trusts for the registry and the mirror (private PKI). */
+    registryCaConfigMap: env.REGISTRY_CA_CONFIGMAP,
+    /** The AWS endpoint build pods use, when they see the emulator at another address than the functions. */
+    buildAwsEndpoint: env.BUILD_AWS_ENDPOINT_URL ?? env.AWS_ENDPOINT_URL,
     cacheRepo: env.KANIKO_CACHE_REPO,
     backoffLimit: env.BUILD_BACKOFF_LIMIT,
     deadlineSeconds: env.BUILD_DEADLINE_SECONDS,

@@ -1,6 +1,8 @@
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { bedDir, type Versions } from "../paths.js";
+import { bedDir, repoRoot, type Versions } from "../paths.js";
 import type { GoModuleBuild } from "./go.js";
 import { runCommand } from "./run.js";
 
@@ -33,7 +35,8 @@ async function downloadGoMod(module: string, version: string): Promise<string> {
 }
 
 function goModFile(module: string, requires: string[], replaces: string[] = []): string {
-  const lines = [`module ${module}`, "", "go 1.26.0", "", "require (", ...requires.map((r) => `\t${r}`), ")"];
+  const lines = [`module ${module}`, "", "go 1.26.0"];
+  if (requires.length > 0) lines.push("", "require (", ...requires.map((r) => `\t${r}`), ")");
   if (replaces.length > 0) lines.push("", "replace (", ...replaces.map((r) => `\t${r}`), ")");
   return `${lines.join("\n")}\n`;
 }
@@ -55,11 +58,31 @@ function versionLdflags(version: string): string {
   return flags.join(" ");
 }
 
-export function kubernetesBuild(versions: Versions): GoModuleBuild {
-  const version = versions.kubernetes;
+/** A `tools.go` that imports the commands to build, so `go mod tidy` keeps their modules. */
+function toolsGo(packages: string[]): string {
+  return [
+    "//go:build tools",
+    "",
+    "// Package tools pins the commands the bed builds.",
+    "package tools",
+    "",
+    "import (",
+    ...packages.map((p) => `\t_ "${p}"`),
+    ")",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Commands of k8s.io/kubernetes at one version. The control plane and kubelet
+ * are separate builds with their own cache keys, so adding kubelet did not
+ * invalidate a control plane that machines had already built.
+ */
+function kubernetesCommandsBuild(version: string, key: string, commands: string[]): GoModuleBuild {
+  const binaries = commands.map((name) => ({ name, pkg: `k8s.io/kubernetes/cmd/${name}` }));
   return {
-    key: `kubernetes-${version}`,
-    label: `Kubernetes ${version} (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl)`,
+    key,
+    label: `Kubernetes ${version} (${commands.join(", ")})`,
     goMod: async () => {
       const upstream = await downloadGoMod("k8s.io/kubernetes", version);
       return goModFile(
@@ -68,22 +91,19 @@ export function kubernetesBuild(versions: Versions): GoModuleBuild {
         stagingReplaces(upstream, version),
       );
     },
-    files: {
-      "tools.go": [
-        "//go:build tools",
-        "",
-        "// Package tools pins the Kubernetes commands the bed builds.",
-        "package tools",
-        "",
-        "import (",
-        ...KUBE_COMMANDS.map((c) => `\t_ "k8s.io/kubernetes/cmd/${c}"`),
-        ")",
-        "",
-      ].join("\n"),
-    },
-    binaries: KUBE_COMMANDS.map((name) => ({ name, pkg: `k8s.io/kubernetes/cmd/${name}` })),
+    files: { "tools.go": toolsGo(binaries.map((b) => b.pkg)) },
+    binaries,
     ldflags: versionLdflags(version),
   };
+}
+
+export function kubernetesBuild(versions: Versions): GoModuleBuild {
+  return kubernetesCommandsBuild(versions.kubernetes, `kubernetes-${versions.kubernetes}`, KUBE_COMMANDS);
+}
+
+/** kubelet for the bed's real node, the same version as the control plane. */
+export function kubeletBuild(versions: Versions): GoModuleBuild {
+  return kubernetesCommandsBuild(versions.kubernetes, `kubelet-${versions.kubernetes}`, ["kubelet"]);
 }
 
 export async function etcdBuild(versions: Versions): Promise<GoModuleBuild> {
@@ -108,5 +128,111 @@ export function kwokBuild(versions: Versions): GoModuleBuild {
     },
     binaries: [{ name: "kwok", pkg: "sigs.k8s.io/kwok/cmd/kwok" }],
     ldflags: "-s -w",
+  };
+}
+
+const CONTAINERD_MODULE = "github.com/containerd/containerd/v2";
+const CONTAINERD_COMMANDS = ["containerd", "containerd-shim-runc-v2", "ctr"];
+
+/**
+ * containerd, its runc shim and ctr for the bed's real node, static (no cgo).
+ * The tags leave out the btrfs, devicemapper and zfs snapshotters, which the
+ * node does not use.
+ */
+export function containerdBuild(versions: Versions): GoModuleBuild {
+  const version = versions.containerd;
+  const binaries = CONTAINERD_COMMANDS.map((name) => ({ name, pkg: `${CONTAINERD_MODULE}/cmd/${name}` }));
+  return {
+    key: `containerd-${version}`,
+    label: `containerd ${version} (${CONTAINERD_COMMANDS.join(", ")})`,
+    goMod: async () => goModFile("dropbuild.dev/bed/containerd", [`${CONTAINERD_MODULE} ${version}`]),
+    files: { "tools.go": toolsGo(binaries.map((b) => b.pkg)) },
+    binaries,
+    ldflags: `-s -w -X ${CONTAINERD_MODULE}/version.Version=${version} -X ${CONTAINERD_MODULE}/version.Package=${CONTAINERD_MODULE}`,
+    tags: ["no_btrfs", "no_devmapper", "no_zfs"],
+    env: { CGO_ENABLED: "0" },
+  };
+}
+
+const REGISTRY_MODULE = "github.com/distribution/distribution/v3";
+
+/** The CNCF distribution registry: the bed's image registry, and a scratch one while images are assembled. */
+export function registryBuild(versions: Versions): GoModuleBuild {
+  const version = versions.registry;
+  const pkg = `${REGISTRY_MODULE}/cmd/registry`;
+  return {
+    key: `registry-${version}`,
+    label: `distribution registry ${version}`,
+    goMod: async () => goModFile("dropbuild.dev/bed/registry", [`${REGISTRY_MODULE} ${version}`]),
+    files: { "tools.go": toolsGo([pkg]) },
+    binaries: [{ name: "registry", pkg }],
+    ldflags: `-s -w -X ${REGISTRY_MODULE}/version.version=${version} -X ${REGISTRY_MODULE}/version.mainpkg=${REGISTRY_MODULE}`,
+    env: { CGO_ENABLED: "0" },
+  };
+}
+
+/** crane assembles the bed's images from layer tarballs (no Docker on the machines the bed runs on). */
+export function craneBuild(versions: Versions): GoModuleBuild {
+  const version = versions.crane;
+  const pkg = "github.com/google/go-containerregistry/cmd/crane";
+  return {
+    key: `crane-${version}`,
+    label: `crane ${version}`,
+    goMod: async () => goModFile("dropbuild.dev/bed/crane", [`github.com/google/go-containerregistry ${version}`]),
+    files: { "tools.go": toolsGo([pkg]) },
+    binaries: [{ name: "crane", pkg }],
+    ldflags: `-s -w -X ${pkg}/cmd.Version=${version}`,
+    env: { CGO_ENABLED: "0" },
+  };
+}
+
+/**
+ * The pod sandbox's PID 1, our own few lines instead of registry.k8s.io/pause
+ * (unreachable here). Keyed by a hash of its source, so an edit rebuilds it.
+ */
+export async function pauseBuild(): Promise<GoModuleBuild> {
+  const main = await readFile(join(bedDir, "go", "pause", "main.go"), "utf8");
+  const digest = createHash("sha256").update(main).digest("hex").slice(0, 12);
+  return {
+    key: `pause-${digest}`,
+    label: "pause",
+    goMod: async () => goModFile("dropbuild.dev/bed/pause", []),
+    files: { "main.go": main },
+    binaries: [{ name: "pause", pkg: "." }],
+    ldflags: "-s -w",
+    env: { CGO_ENABLED: "0" },
+  };
+}
+
+/**
+ * The kaniko source archive kept next to the repository: the module proxy
+ * refuses this module and no registry with its image is reachable offline.
+ */
+export function kanikoSourceArchive(versions: Versions): string {
+  return join(repoRoot, "..", "shared", "vendor", "kaniko", `kaniko-${versions.kaniko}-src.tar.gz`);
+}
+
+/**
+ * kaniko's executor, built offline from that archive with its vendor/
+ * directory, like the upstream image (static, version stamped).
+ */
+export function kanikoBuild(versions: Versions): GoModuleBuild {
+  const version = versions.kaniko;
+  const archive = kanikoSourceArchive(versions);
+  return {
+    key: `kaniko-${version}`,
+    label: `kaniko ${version} executor`,
+    unpack: async (src) => {
+      if (!existsSync(archive)) {
+        throw new Error(
+          `kaniko ${version} source archive not found at ${archive}; the bed builds the executor from it ` +
+            "(the Go module proxy refuses this module)",
+        );
+      }
+      await runCommand("tar", ["-xzf", archive, "--strip-components=1", "-C", src]);
+    },
+    binaries: [{ name: "executor", pkg: "./cmd/executor" }],
+    ldflags: `-s -w -X github.com/osscontainertools/kaniko/pkg/version.version=${version}`,
+    env: { CGO_ENABLED: "0", GOFLAGS: "-mod=vendor -buildvcs=false", GOPROXY: "off" },
   };
 }

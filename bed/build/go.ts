@@ -11,17 +11,41 @@ export interface GoBinary {
   pkg: string;
 }
 
-export interface GoModuleBuild {
+interface GoBuildCommon {
   /** Cache key, e.g. `kubernetes-v1.36.3`: one directory per version. */
   key: string;
   /** Human label for progress lines. */
   label: string;
+  binaries: GoBinary[];
+  ldflags?: string;
+  /** Build tags, e.g. containerd's `no_btrfs`, which leaves out a snapshotter the bed does not use. */
+  tags?: string[];
+  /** Extra environment of `go mod tidy` and `go build` (CGO_ENABLED, GOPROXY, …); overrides ours. */
+  env?: Record<string, string>;
+}
+
+/** A module of our own that requires the one to build; `go mod tidy` resolves it. */
+export interface GoGeneratedModuleBuild extends GoBuildCommon {
   /** Produces the go.mod of our module (may consult the module proxy). */
   goMod: () => Promise<string>;
   /** Extra source files of our module (name → contents). */
   files: Record<string, string>;
-  binaries: GoBinary[];
-  ldflags?: string;
+}
+
+/**
+ * A module whose complete source (vendor/ included) comes from elsewhere, such
+ * as a tarball for a module the proxy refuses. Built as it is, without tidying.
+ */
+export interface GoUnpackedModuleBuild extends GoBuildCommon {
+  /** Fills the (empty) source directory. */
+  unpack: (src: string) => Promise<void>;
+}
+
+export type GoModuleBuild = GoGeneratedModuleBuild | GoUnpackedModuleBuild;
+
+/** Where a build's module source lives, e.g. for files shipped next to a binary. */
+export function goBuildSourceDir(build: GoModuleBuild, cache: string): string {
+  return join(cache, build.key, "src");
 }
 
 /**
@@ -41,16 +65,21 @@ export async function ensureGoBinaries(
 
   const started = Date.now();
   progress(`building ${build.label} (first run on this machine; cached afterwards in ${root})`);
-  const src = join(root, "src");
+  const src = goBuildSourceDir(build, cache);
   await rm(root, { recursive: true, force: true });
   await mkdir(src, { recursive: true });
-  await writeFile(join(src, "go.mod"), await build.goMod());
-  for (const [name, contents] of Object.entries(build.files)) {
-    await writeFile(join(src, name), contents);
+  const env = { ...process.env, GOFLAGS: "-buildvcs=false", ...build.env };
+  if ("unpack" in build) {
+    progress(`${build.label}: unpacking source`);
+    await build.unpack(src);
+  } else {
+    await writeFile(join(src, "go.mod"), await build.goMod());
+    for (const [name, contents] of Object.entries(build.files)) {
+      await writeFile(join(src, name), contents);
+    }
+    progress(`${build.label}: resolving modules`);
+    await runCommand("go", ["mod", "tidy"], { cwd: src, env });
   }
-  const env = { ...process.env, GOFLAGS: "-buildvcs=false" };
-  progress(`${build.label}: resolving modules`);
-  await runCommand("go", ["mod", "tidy"], { cwd: src, env });
 
   let compiled = 0;
   const ticker = setInterval(() => {
@@ -61,6 +90,7 @@ export async function ensureGoBinaries(
     await mkdir(staging, { recursive: true });
     const args = ["build", "-v", "-o", `${staging}/`];
     if (build.ldflags) args.push(`-ldflags=${build.ldflags}`);
+    if (build.tags?.length) args.push(`-tags=${build.tags.join(",")}`);
     args.push(...build.binaries.map((b) => b.pkg));
     await runCommand("go", args, {
       cwd: src,

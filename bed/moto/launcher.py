@@ -48,9 +48,16 @@ class AtomicDynamoDB:
 
 
 class BedMotoServer(ThreadedMotoServer):
+    """moto on loopback, and on any extra address (the bed node's bridge, for build pods), one app for all."""
+
+    extra_addresses: list[str] = []
+
     def _server_entry(self) -> None:
         app = AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        for address in self.extra_addresses:
+            extra = make_server(address, self._port, app, True, request_handler=MotoRequestHandler)
+            threading.Thread(target=extra.serve_forever, daemon=True).start()
         self._server_ready_event.set()
         self._server.serve_forever()
 
@@ -95,12 +102,14 @@ def main() -> None:
     parser.add_argument("--cluster-endpoint", required=True)
     parser.add_argument("--cluster-ca-file", required=True)
     parser.add_argument("--kubernetes-version", required=True)
+    parser.add_argument("--also-listen", action="append", default=[])
     args = parser.parse_args()
 
     with open(args.cluster_ca_file, "rb") as handle:
         patch_clusters(args.cluster, args.cluster_endpoint, handle.read())
     patch_s3_events()
 
+    BedMotoServer.extra_addresses = args.also_listen
     server = BedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
 

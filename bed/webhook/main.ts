@@ -7,8 +7,12 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
 import { parseArgs } from "node:util";
+import type { V1Pod, V1ServiceAccount } from "@kubernetes/client-node";
+import { kubeconfigConnector } from "../../src/kube/connect.js";
+import { kubeRequest } from "../../src/kube/rest.js";
 import { mapIdentity } from "./access-entries.js";
 import { readIamFile } from "./iam-file.js";
+import { podIdentityPatch, ROLE_ANNOTATION } from "./pod-identity.js";
 import { verifyEksToken } from "./verify.js";
 
 const { values } = parseArgs({
@@ -19,6 +23,9 @@ const { values } = parseArgs({
     cluster: { type: "string" },
     "sts-endpoint": { type: "string", multiple: true },
     "iam-file": { type: "string" },
+    /** Read service accounts with this kubeconfig to inject IRSA-style web identity into pods (/mutate-pods). */
+    kubeconfig: { type: "string" },
+    region: { type: "string" },
   },
 });
 const { port, cert, key, cluster, "iam-file": iamFile } = values;
@@ -58,22 +65,57 @@ async function review(body: TokenReviewBody): Promise<Record<string, unknown>> {
   return { apiVersion, kind: "TokenReview", status: { authenticated: true, user } };
 }
 
+interface AdmissionReviewBody {
+  apiVersion?: string;
+  request?: { uid?: string; namespace?: string; object?: V1Pod };
+}
+
+const connect = values.kubeconfig ? kubeconfigConnector(values.kubeconfig) : undefined;
+
+/** IRSA's pod-identity webhook, for the bed: mutate a pod whose service account names an IAM role. */
+async function mutatePod(body: AdmissionReviewBody): Promise<Record<string, unknown>> {
+  const uid = body.request?.uid ?? "";
+  const pod = body.request?.object;
+  const namespace = body.request?.namespace ?? pod?.metadata?.namespace ?? "default";
+  const response: Record<string, unknown> = { uid, allowed: true };
+  const account = pod?.spec?.serviceAccountName ?? "default";
+  if (pod && connect) {
+    const sa = await kubeRequest<V1ServiceAccount>(await connect(), {
+      method: "GET",
+      path: `/api/v1/namespaces/${namespace}/serviceaccounts/${account}`,
+    }).catch(() => undefined);
+    const role = sa?.metadata?.annotations?.[ROLE_ANNOTATION];
+    if (role) {
+      const patch = podIdentityPatch(pod, role, values.region ?? "us-east-1");
+      if (patch.length) {
+        response.patchType = "JSONPatch";
+        response.patch = Buffer.from(JSON.stringify(patch)).toString("base64");
+        log({ msg: "web identity injected", namespace, serviceAccount: account, role });
+      }
+    }
+  }
+  return { apiVersion: body.apiVersion ?? "admission.k8s.io/v1", kind: "AdmissionReview", response };
+}
+
 const server = createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
   if (req.method === "GET" && req.url === "/healthz") {
     res.writeHead(200).end("ok");
     return;
   }
+  const handle = req.url?.startsWith("/mutate-pods")
+    ? (body: unknown) => mutatePod(body as AdmissionReviewBody)
+    : (body: unknown) => review(body as TokenReviewBody);
   const chunks: Buffer[] = [];
   req.on("data", (chunk: Buffer) => chunks.push(chunk));
   req.on("end", () => {
-    let body: TokenReviewBody;
+    let body: unknown;
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as TokenReviewBody;
+      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
     } catch {
       res.writeHead(400).end("body is not JSON");
       return;
     }
-    review(body)
+    handle(body)
       .then((result) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(result)))
       .catch((error: unknown) => {
         log({ msg: "review failed", error: error instanceof Error ? error.message : String(error) });

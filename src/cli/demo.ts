@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Command } from "commander";
+import { registryDigest } from "../../bed/node/registry-client.js";
 import { repoRoot } from "../../bed/paths.js";
 import type { BuildRecord } from "../build/record.js";
 import { loadClientConfig } from "../config.js";
@@ -16,16 +17,25 @@ import { runLocalInProcess, stopOnSignals } from "./local.js";
 const BANNER = `dropbuild demo
 ==============
 This runs the whole flow on this machine: an AWS emulator (moto) for S3,
-DynamoDB, STS, EKS, EventBridge and SQS, and a real Kubernetes control plane
-(etcd, kube-apiserver, kube-controller-manager, kube-scheduler) whose nodes
-are simulated by kwok. There is no container runtime here, so the build pod's
-outcome is SIMULATED: the Job, the pods, the record, the digest and the logs
-go through the real code paths, but no image is built or pushed.
+DynamoDB, STS, EKS, EventBridge and SQS; a real Kubernetes control plane
+(etcd, kube-apiserver, kube-controller-manager, kube-scheduler); a real node
+(kubelet, containerd, runc, a CNI bridge nothing can leave); and a real OCI
+registry. The build Job is the one production creates: its pod fetches the
+context with the aws CLI (credentials by web identity, as IRSA gives them),
+unpacks it on the workspace volume, and kaniko builds and pushes the image.
+Stand-ins, only for what AWS alone runs: EFS is a volume on the node, ECR is
+the local registry, the IRSA webhook is the bed's own.
 
-Pointed at a real cluster and AWS account, the same code builds for real:
+Pointed at a real cluster and AWS account, the same code builds there:
 deploy with serverless.yml and infra/k8s (see the README), then
   export AWS_REGION=... BUILDS_TABLE=... CONTEXTS_BUCKET=... CLUSTER_NAME=...
   npx dropbuild submit examples/hello --image examples/hello:1.0 --wait
+`;
+
+const SIMULATED_NOTE = `
+With --simulate there is no real node: kwok plays the build pods, so the
+outcome is SIMULATED. The Job, the pods, the record, the digest and the logs
+go through the real code paths, but no image is built or pushed.
 `;
 
 /** The README's demo: start (or reuse) the local runtime, build two examples, show their records. */
@@ -34,7 +44,8 @@ export function registerDemoCommand(program: Command, io: Io): void {
     .command("demo")
     .description("run the whole flow locally: two example builds, one succeeding and one failing on purpose")
     .option("--keep", "keep the local runtime running afterwards, until Ctrl-C")
-    .action(async (options: { keep?: boolean }) => {
+    .option("--simulate", "no real node: kwok plays the builds (nothing is built)")
+    .action(async (options: { keep?: boolean; simulate?: boolean }) => {
       io.progress(`${BANNER}\n`);
       const existing = readLocalState(localDir());
       let runtime: LocalRuntime | undefined;
@@ -43,7 +54,7 @@ export function registerDemoCommand(program: Command, io: Io): void {
         io.progress(`using the local runtime already running (pid ${existing.pid})\n`);
         state = existing;
       } else {
-        runtime = await runLocalInProcess(io, {});
+        runtime = await runLocalInProcess(io, { simulate: options.simulate });
         state = runtime.state;
       }
       const stop = async () => {
@@ -78,6 +89,7 @@ export function registerDemoCommand(program: Command, io: Io): void {
 }
 
 async function runDemo(io: Io, state: LocalState): Promise<boolean> {
+  if (!state.bed.node) io.progress(SIMULATED_NOTE);
   const clients = clientsFor(loadClientConfig({}, { ...process.env, ...state.env }));
   Object.assign(process.env, state.env); // the AWS SDK's default credential chain reads these
   const examples = join(repoRoot, "examples");
@@ -89,18 +101,23 @@ async function runDemo(io: Io, state: LocalState): Promise<boolean> {
     { s3: clients.s3, bucket: clients.config.bucket },
   );
   io.progress(`  build ${hello.id}: ${hello.entries} entries packed (.dockerignore honoured)\n`);
+  const node = state.bed.node;
   io.progress(
-    "submitting examples/broken (fails on purpose: the simulator is told to fail it, as its RUN step would)...\n",
+    node
+      ? "submitting examples/broken (fails on purpose: its RUN step exits 1)...\n"
+      : "submitting examples/broken (fails on purpose: the simulator is told to fail it, as its RUN step would)...\n",
   );
   const broken = await submitDirectory(
     join(examples, "broken"),
     "examples/broken:1.0",
-    {
-      buildArgs: {
-        [SIMULATION_ARGS.failure]:
-          'error building image: error building stage: RUN echo "compiling..." && exit 1: exit status 1',
-      },
-    },
+    node
+      ? {}
+      : {
+          buildArgs: {
+            [SIMULATION_ARGS.failure]:
+              'error building image: error building stage: RUN echo "compiling..." && exit 1: exit status 1',
+          },
+        },
     { s3: clients.s3, bucket: clients.config.bucket },
   );
   io.progress(
@@ -117,6 +134,17 @@ async function runDemo(io: Io, state: LocalState): Promise<boolean> {
       `\n${record.repository}:${record.tag}: ${record.status}${record.digest ? ` ${record.digest}` : ""}${record.reason ? `\n  reason: ${record.reason}` : ""}\n  logs: ${record.logLocation ?? record.logNote ?? "-"}\n`,
     );
   }
+  let pushed = true;
+  if (node && ok?.status === "SUCCEEDED") {
+    // Ask the registry, not the record: the image must really be there, under the digest the record holds.
+    const served = await registryDigest(node, "examples/hello:1.0");
+    pushed = served === ok.digest;
+    io.out(
+      `\nthe registry serves ${node.registry.host}/examples/hello:1.0 as ${served ?? "(nothing)"}: ${pushed ? "the digest in the record" : "NOT the digest in the record"}\n`,
+    );
+  }
   io.out(`\nstatus page: ${state.apiUrl}\nJSON API:    ${state.apiUrl}/builds\n`);
-  return ok?.status === "SUCCEEDED" && Boolean(ok.digest) && failed?.status === "FAILED" && Boolean(failed.reason);
+  return (
+    pushed && ok?.status === "SUCCEEDED" && Boolean(ok.digest) && failed?.status === "FAILED" && Boolean(failed.reason)
+  );
 }

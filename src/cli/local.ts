@@ -23,7 +23,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Start the runtime in this process and record it, so `local env` and `local down` find it. */
 export async function runLocalInProcess(
   io: Io,
-  options: { port?: number; activity?: (line: string) => void; functionEnv?: Record<string, string> },
+  options: {
+    port?: number;
+    activity?: (line: string) => void;
+    functionEnv?: Record<string, string>;
+    simulate?: boolean;
+  },
 ): Promise<LocalRuntime> {
   const dir = localDir();
   mkdirSync(dir, { recursive: true });
@@ -33,6 +38,7 @@ export async function runLocalInProcess(
     activity: options.activity,
     apiPort: options.port,
     functionEnv: options.functionEnv,
+    simulate: options.simulate,
   });
   await writeLocalState(runtime.state);
   return runtime;
@@ -63,7 +69,7 @@ function summary(state: LocalState): string {
   ].join("\n");
 }
 
-async function detach(io: Io, port: string | undefined, settings: string[]): Promise<void> {
+async function detach(io: Io, port: string | undefined, settings: string[], simulate: boolean): Promise<void> {
   const dir = localDir();
   mkdirSync(dir, { recursive: true });
   const log = join(dir, "runtime.log");
@@ -73,6 +79,7 @@ async function detach(io: Io, port: string | undefined, settings: string[]): Pro
     "local",
     "up",
     ...(port ? ["--port", port] : []),
+    ...(simulate ? ["--simulate"] : []),
     ...settings.flatMap((s) => ["--set", s]),
   ];
   const child = spawn(process.execPath, args, {
@@ -107,20 +114,22 @@ export function registerLocalCommands(program: Command, io: Io): void {
     .option("--detach", "run in the background and return once it is ready")
     .option("--port <port>", "port for the status page and API (default: any free port)")
     .option("--set <NAME=value>", "function configuration, e.g. MAX_CONCURRENT_BUILDS=5 (repeatable)", collect, [])
-    .action(async (options: { detach?: boolean; port?: string; set: string[] }) => {
+    .option("--simulate", "no real node: kwok plays every build (nothing is built; for scale tests, or without root)")
+    .action(async (options: { detach?: boolean; port?: string; set: string[]; simulate?: boolean }) => {
       const running = readLocalState(localDir());
       if (running) {
         io.out(summary(running));
         return;
       }
       const functionEnv = parsePairs(options.set, "--set");
-      if (options.detach) return detach(io, options.port, options.set);
+      if (options.detach) return detach(io, options.port, options.set, Boolean(options.simulate));
       let view: ReturnType<typeof startLiveView> | undefined;
       const quiet = Boolean(process.env.DROPBUILD_LOCAL_QUIET);
       const since = new Date().toISOString(); // every build of this run, even those before the view starts
       const runtime = await runLocalInProcess(io, {
         port: options.port ? Number(options.port) : undefined,
         functionEnv,
+        simulate: options.simulate,
         activity: (line) => (view ? view.activity(line) : io.progress(`${line}\n`)),
       });
       io.out(summary(runtime.state));

@@ -1,4 +1,4 @@
-import type { V1Container, V1Job, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { V1Container, V1Job, V1PodSpec, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { SourceObject } from "../build/identity.js";
 import type { BuildSpec } from "../build/spec.js";
 
@@ -35,6 +35,12 @@ export const SIMULATION_ARGS = {
   durationMs: "DROPBUILD_SIMULATE_DURATION_MS",
 } as const;
 const SIMULATION_ARG_NAMES = new Set<string>(Object.values(SIMULATION_ARGS));
+/** Where simulated builds run: only kwok's nodes, which carry this taint so that real builds never land there. */
+export const SIMULATED_NODES = {
+  selector: { type: "kwok" },
+  taint: { key: "kwok.x-k8s.io/node", value: "fake", effect: "NoSchedule" },
+} as const;
+const REGISTRY_CA_DIR = "/kaniko/registry-ca";
 
 export interface JobSettings {
   namespace: string;
@@ -44,6 +50,12 @@ export interface JobSettings {
   builderServiceAccount: string;
   workspaceClaim: string;
   registrySecret?: string;
+  /** The destination registry host (REGISTRY), which the CA below is trusted for. */
+  registry?: string;
+  /** kaniko --registry-mirror: Docker Hub base images are pulled from here. */
+  registryMirror?: string;
+  /** ConfigMap holding `ca.crt`, trusted by kaniko for the registry and the mirror. */
+  registryCaConfigMap?: string;
   cacheRepo?: string;
   backoffLimit: number;
   deadlineSeconds: number;
@@ -123,6 +135,13 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
     });
     kanikoMounts.push({ name: "registry-auth", mountPath: "/kaniko/.docker", readOnly: true });
   }
+  if (settings.registryCaConfigMap) {
+    volumes.push({
+      name: "registry-ca",
+      configMap: { name: settings.registryCaConfigMap, items: [{ key: "ca.crt", path: "ca.crt" }] },
+    });
+    kanikoMounts.push({ name: "registry-ca", mountPath: REGISTRY_CA_DIR, readOnly: true });
+  }
 
   const podLabels: Record<string, string> = {
     [LABELS.buildId]: buildId,
@@ -130,7 +149,10 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
     [LABELS.managedBy]: "dropbuild",
   };
   const podAnnotations: Record<string, string> = {};
+  const placement: Pick<V1PodSpec, "nodeSelector" | "tolerations"> = {};
   if (settings.simulatedBuilds) {
+    placement.nodeSelector = { ...SIMULATED_NODES.selector };
+    placement.tolerations = [{ ...SIMULATED_NODES.taint, operator: "Equal" }];
     Object.assign(podLabels, { "bed.dropbuild.dev/simulated": "true" });
     // Lets a demo or test steer the simulator: fail this build, or make it run longer.
     const failure = spec.buildArgs[SIMULATION_ARGS.failure];
@@ -164,6 +186,7 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
           serviceAccountName: settings.builderServiceAccount,
           automountServiceAccountToken: false,
           securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+          ...placement,
           initContainers: [
             fetchContainer(source, archive, buildDir, settings, workspaceMount),
             unpackContainer(archive, contextDir, settings, workspaceMount),
@@ -186,13 +209,18 @@ function fetchContainer(
   const version =
     source.versionId && source.versionId !== "null" ? ` --version-id ${shellQuote(source.versionId)}` : "";
   const env = [{ name: "AWS_REGION", value: settings.region }];
-  if (settings.awsEndpoint) env.push({ name: "AWS_ENDPOINT_URL", value: settings.awsEndpoint });
+  // Older aws CLIs ignore AWS_ENDPOINT_URL, so an emulator's endpoint is also passed explicitly.
+  let endpoint = "";
+  if (settings.awsEndpoint) {
+    env.push({ name: "AWS_ENDPOINT_URL", value: settings.awsEndpoint });
+    endpoint = ` --endpoint-url ${shellQuote(settings.awsEndpoint)}`;
+  }
   return {
     name: "fetch-context",
     image: settings.images.staging,
     command: ["/bin/sh", "-c"],
     args: [
-      `set -eu; rm -rf ${buildDir}; mkdir -p ${buildDir}; aws s3api get-object --bucket ${shellQuote(source.bucket)} --key ${shellQuote(source.key)}${version} ${archive} >/dev/null`,
+      `set -eu; rm -rf ${buildDir}; mkdir -p ${buildDir}; aws${endpoint} s3api get-object --bucket ${shellQuote(source.bucket)} --key ${shellQuote(source.key)}${version} ${archive} >/dev/null`,
     ],
     env,
     volumeMounts: [mount],
@@ -226,10 +254,17 @@ function kanikoContainer(
   const args = [`--context=dir://${contextDir}`, `--dockerfile=${contextDir}/${spec.dockerfile}`];
   for (const destination of spec.destinations) args.push(`--destination=${destination}`);
   args.push("--digest-file=/dev/termination-log");
+  // Plain text: logs archived to S3 and the failure reason in the record carry no terminal colour codes.
+  args.push("--log-format=text");
   for (const [name, value] of Object.entries(spec.buildArgs)) {
     if (!SIMULATION_ARG_NAMES.has(name)) args.push(`--build-arg=${name}=${value}`);
   }
   if (spec.target) args.push(`--target=${spec.target}`);
+  if (settings.registryMirror) args.push(`--registry-mirror=${settings.registryMirror}`);
+  if (settings.registryCaConfigMap) {
+    const hosts = new Set([settings.registry, settings.registryMirror].map((r) => r?.split("/")[0]).filter(Boolean));
+    for (const host of hosts) args.push(`--registry-certificate=${host}=${REGISTRY_CA_DIR}/ca.crt`);
+  }
   if (settings.cacheRepo) args.push("--cache=true", `--cache-repo=${settings.cacheRepo}`);
   return {
     name: KANIKO_CONTAINER,

@@ -5,6 +5,7 @@ import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { S3Event } from "aws-lambda";
 import type { Progress } from "../../bed/build/progress.js";
+import { realBuildEnvironment, realBuildManifests } from "../../bed/node/deployment.js";
 import { repoRoot } from "../../bed/paths.js";
 import type { BedInfo } from "../../bed/state.js";
 import { bedDown, bedUp } from "../../bed/up.js";
@@ -20,6 +21,7 @@ import { functionDeps, makeS3 } from "../wiring.js";
 import { startAsyncInvoker } from "./async-invoker.js";
 import {
   applyInfra,
+  applyManifests,
   ensureBuildsTable,
   ensureContextsBucket,
   ensureEventQueue,
@@ -69,10 +71,15 @@ export interface LocalRuntimeOptions {
   reconcileEveryMs?: number;
   /** Function configuration overrides, e.g. MAX_CONCURRENT_BUILDS (`dropbuild local up --set NAME=value`). */
   functionEnv?: Record<string, string>;
+  /** kwok plays every build (no real node, nothing built): `--simulate`, for scale and for machines without root. */
+  simulate?: boolean;
 }
 
 /** The functions' configuration on the bed, exactly as the deployed functions read theirs. */
 function functionEnvironment(bed: BedInfo): Record<string, string> {
+  const builds = bed.node
+    ? realBuildEnvironment(bed.node)
+    : { SIMULATED_BUILDS: "true", REGISTRY: LOCAL_NAMES.registry };
   return {
     AWS_REGION: bed.aws.region,
     AWS_ENDPOINT_URL: bed.aws.endpoint,
@@ -80,11 +87,10 @@ function functionEnvironment(bed: BedInfo): Record<string, string> {
     CONTEXTS_BUCKET: LOCAL_NAMES.bucket,
     EVENT_BUS_NAME: LOCAL_NAMES.busName,
     CLUSTER_NAME: bed.cluster.name,
-    REGISTRY: LOCAL_NAMES.registry,
-    SIMULATED_BUILDS: "true",
     QUEUED_GRACE_SECONDS: "60",
     // One retry instead of three keeps a failing local build to seconds, not minutes of Job backoff.
     BUILD_BACKOFF_LIMIT: "1",
+    ...builds,
   };
 }
 
@@ -97,7 +103,7 @@ function functionEnvironment(bed: BedInfo): Record<string, string> {
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const activity = options.activity ?? (() => {});
   const bedDir = join(options.stateDir, "bed");
-  const bed = await bedUp(bedDir, options.progress);
+  const bed = await bedUp(bedDir, options.progress, { realNode: !options.simulate });
   try {
     return await startOnBed(bed, bedDir, options, activity);
   } catch (error: unknown) {
@@ -138,6 +144,13 @@ async function startOnBed(
     source: REBUILD_SOURCE,
   });
   await applyInfra(bed.kubectl, bed.kubeconfigs.admin, join(repoRoot, "infra", "k8s", "overlays", "local"));
+  if (bed.node) {
+    await applyManifests(
+      bed.kubectl,
+      bed.kubeconfigs.admin,
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: realBuildManifests(bed.node, config.namespace) }),
+    );
+  }
 
   // The functions run as their IAM role: the bed's webhook maps it like an EKS access entry.
   const functions = bed.identities.functions;

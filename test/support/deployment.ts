@@ -4,10 +4,17 @@ import { CreateEventBusCommand, EventBridgeClient } from "@aws-sdk/client-eventb
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { S3Event } from "aws-lambda";
+import { realBuildEnvironment, realBuildManifests } from "../../bed/node/deployment.js";
 import { repoRoot } from "../../bed/paths.js";
 import type { BuildRecord } from "../../src/build/record.js";
 import { type Config, loadConfig } from "../../src/config.js";
-import { applyInfra, ensureBuildsTable, ensureContextsBucket, ensureOutcomeQueue } from "../../src/local/provision.js";
+import {
+  applyInfra,
+  applyManifests,
+  ensureBuildsTable,
+  ensureContextsBucket,
+  ensureOutcomeQueue,
+} from "../../src/local/provision.js";
 import type { ReconcileDeps } from "../../src/reconcile/reconcile.js";
 import type { SubmitDeps } from "../../src/trigger/submit-upload.js";
 import { functionDeps } from "../../src/wiring.js";
@@ -38,8 +45,17 @@ export function bedConfig(overrides: Record<string, string> = {}): Config {
  * and infra/k8s applied with the local overlay. The functions' AWS and
  * Kubernetes calls use the functions' IAM identity.
  */
-export async function deployOnBed(options: { allKeys?: boolean; env?: Record<string, string> } = {}) {
+export async function deployOnBed(
+  options: {
+    allKeys?: boolean;
+    env?: Record<string, string>;
+    /** Build for real on the bed's node (kaniko, the bed registry) instead of kwok's simulation. */
+    real?: boolean;
+  } = {},
+) {
   const info = bed();
+  const node = info.node;
+  if (options.real && !node) throw new Error("this bed has no real node (DROPBUILD_BED_REAL_NODE=false?)");
   const bucket = uniqueName("contexts");
   const table = uniqueName("builds");
   const s3 = new S3Client(awsConfig());
@@ -47,6 +63,15 @@ export async function deployOnBed(options: { allKeys?: boolean; env?: Record<str
   await ensureBuildsTable(new DynamoDBClient(awsConfig()), table);
   const { queueUrl } = await ensureContextsBucket(s3, sqs, bucket, uniqueName("uploads"), { allKeys: options.allKeys });
   await applyInfra(info.kubectl, info.kubeconfigs.admin, join(repoRoot, "infra", "k8s", "overlays", "local"));
+  const real = options.real && node ? realBuildEnvironment(node) : {};
+  if (options.real && node) {
+    const items = realBuildManifests(node, "dropbuild");
+    await applyManifests(
+      info.kubectl,
+      info.kubeconfigs.admin,
+      JSON.stringify({ apiVersion: "v1", kind: "List", items }),
+    );
+  }
 
   const busName = uniqueName("bus");
   const events = new EventBridgeClient(awsConfig());
@@ -56,7 +81,13 @@ export async function deployOnBed(options: { allKeys?: boolean; env?: Record<str
     ruleName: uniqueName("outcomes"),
     queueName: uniqueName("outcomes"),
   });
-  const config = bedConfig({ BUILDS_TABLE: table, CONTEXTS_BUCKET: bucket, EVENT_BUS_NAME: busName, ...options.env });
+  const config = bedConfig({
+    BUILDS_TABLE: table,
+    CONTEXTS_BUCKET: bucket,
+    EVENT_BUS_NAME: busName,
+    ...real,
+    ...options.env,
+  });
   const functionsIdentity = info.identities.functions;
   if (!functionsIdentity) throw new Error("the bed has no functions identity");
   const credentials = {

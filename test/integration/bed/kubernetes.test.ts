@@ -1,5 +1,6 @@
 import { ApiException, type V1Job, type V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
+import { SIMULATED_NODES } from "../../../src/kube/job.js";
 import { admin, bed, eventually, uniqueName } from "../../support/bed.js";
 
 function job(name: string, options: { fail?: boolean; backoffLimit?: number } = {}): V1Job {
@@ -23,6 +24,8 @@ function job(name: string, options: { fail?: boolean; backoffLimit?: number } = 
           : { annotations: { "bed.dropbuild.dev/run-ms": "300" } },
         spec: {
           restartPolicy: "Never",
+          nodeSelector: { ...SIMULATED_NODES.selector },
+          tolerations: [{ ...SIMULATED_NODES.taint, operator: "Equal" }],
           initContainers: [{ name: "stage", image: "public.ecr.aws/docker/library/busybox:1.37" }],
           containers: [{ name: "kaniko", image: "ghcr.io/osscontainertools/kaniko:latest" }],
         },

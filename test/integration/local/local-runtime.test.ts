@@ -13,14 +13,18 @@ import { eventually } from "../../support/bed.js";
 import { dropbuild } from "../../support/cli.js";
 import { gzip, sampleContext } from "../../support/tar.js";
 
-/** `dropbuild local …` end to end: its own bed, in a directory of its own. */
+/**
+ * `dropbuild local …` end to end: its own bed, in a directory of its own.
+ * Simulated (`--simulate`): the host has one real node and the test run's
+ * shared bed holds it; real builds are tested on that bed (test/integration/builds).
+ */
 describe("dropbuild local", () => {
   const dir = mkdtempSync(join(tmpdir(), "dropbuild-local-"));
   const local = { DROPBUILD_LOCAL_DIR: dir };
   let env: Record<string, string> = {};
 
   beforeAll(async () => {
-    const up = await dropbuild(["local", "up", "--detach"], local);
+    const up = await dropbuild(["local", "up", "--detach", "--simulate"], local);
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).toMatch(/status page and API: http:\/\/127\.0\.0\.1:\d+/);
     const printed = await dropbuild(["local", "env", "--json"], local);

@@ -92,6 +92,7 @@ describe("renderJob", () => {
       "--destination=reg.example.com/team/api:v2",
       "--destination=reg.example.com/team/api:latest",
       "--digest-file=/dev/termination-log",
+      "--log-format=text",
       "--build-arg=VERSION=2.0",
       "--target=runtime",
     ]);
@@ -126,6 +127,50 @@ describe("renderJob", () => {
     expect(spec?.containers[0]?.args).toEqual(
       expect.arrayContaining(["--cache=true", "--cache-repo=reg.example.com/cache"]),
     );
+  });
+
+  it("pulls Docker Hub bases through the mirror and trusts the configured CA for the registry and the mirror", () => {
+    const withCa = renderJob(request, {
+      ...settings,
+      registry: "10.0.0.1:5000",
+      registryMirror: "mirror.example.com/hub",
+      registryCaConfigMap: "dropbuild-registry-ca",
+    });
+    const spec = withCa.spec?.template.spec;
+    expect(spec?.containers[0]?.args).toEqual(
+      expect.arrayContaining([
+        "--registry-mirror=mirror.example.com/hub",
+        "--registry-certificate=10.0.0.1:5000=/kaniko/registry-ca/ca.crt",
+        "--registry-certificate=mirror.example.com=/kaniko/registry-ca/ca.crt",
+      ]),
+    );
+    expect(spec?.volumes).toContainEqual({
+      name: "registry-ca",
+      configMap: { name: "dropbuild-registry-ca", items: [{ key: "ca.crt", path: "ca.crt" }] },
+    });
+    expect(spec?.containers[0]?.volumeMounts).toContainEqual({
+      name: "registry-ca",
+      mountPath: "/kaniko/registry-ca",
+      readOnly: true,
+    });
+  });
+
+  it("passes an emulator's endpoint to the fetch step explicitly, for aws CLIs that ignore AWS_ENDPOINT_URL", () => {
+    const local = renderJob(request, { ...settings, awsEndpoint: "http://10.213.0.1:4566" });
+    const fetch = local.spec?.template.spec?.initContainers?.[0];
+    expect(fetch?.args?.[0]).toContain("aws --endpoint-url 'http://10.213.0.1:4566' s3api get-object");
+    expect(fetch?.env).toContainEqual({ name: "AWS_ENDPOINT_URL", value: "http://10.213.0.1:4566" });
+    expect(pod?.initContainers?.[0]?.args?.[0]).toContain("aws s3api get-object");
+  });
+
+  it("places simulated builds on kwok's tainted nodes only, and real builds anywhere else", () => {
+    const simulated = renderJob(request, { ...settings, simulatedBuilds: true }).spec?.template.spec;
+    expect(simulated?.nodeSelector).toEqual({ type: "kwok" });
+    expect(simulated?.tolerations).toEqual([
+      { key: "kwok.x-k8s.io/node", operator: "Equal", value: "fake", effect: "NoSchedule" },
+    ]);
+    expect(pod?.nodeSelector).toBeUndefined();
+    expect(pod?.tolerations).toBeUndefined();
   });
 
   it("quotes shell arguments so a key cannot inject commands", () => {

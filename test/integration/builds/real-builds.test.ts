@@ -1,0 +1,246 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { RealNodeInfo } from "../../../bed/node/node.js";
+import { registryDigest, registryTags } from "../../../bed/node/registry-client.js";
+import { buildIdFor } from "../../../src/build/identity.js";
+import type { BuildRecord } from "../../../src/build/record.js";
+import { cancelBuild } from "../../../src/builds/cancel.js";
+import { createLogger } from "../../../src/log.js";
+import { submitDirectory } from "../../../src/submit/submit.js";
+import { createTriggerHandler } from "../../../src/trigger/handler.js";
+import { admin, bed, eventually } from "../../support/bed.js";
+import { reconcileUntil } from "../../support/builds.js";
+import { deployOnBed } from "../../support/deployment.js";
+import { gzip, tarArchive } from "../../support/tar.js";
+
+/**
+ * Real builds on the bed's node: the Job production renders, run by kubelet
+ * and containerd, the context fetched by the aws CLI with an injected web
+ * identity, kaniko building and pushing to the bed registry (TLS, htpasswd).
+ * Every test asserts on what the registry holds, asked with a registry client.
+ */
+const finished = (r: BuildRecord) => ["SUCCEEDED", "FAILED", "CANCELLED"].includes(r.status);
+const logger = createLogger("test");
+
+type Deployment = Awaited<ReturnType<typeof deployOnBed>>;
+
+function context(files: Record<string, string>): Buffer {
+  return gzip(
+    tarArchive([
+      { path: "./", type: "Directory" },
+      ...Object.entries(files).map(([path, body]) => ({ path: `./${path}`, body })),
+    ]),
+  );
+}
+
+async function submit(env: Deployment, key: string, body: Buffer, metadata?: Record<string, string>): Promise<string> {
+  await env.upload(key, body, metadata);
+  const [event] = await env.notifications(1);
+  if (!event) throw new Error("no S3 notification");
+  await createTriggerHandler(env.deps, logger)(event);
+  const s3 = event.Records[0]?.s3;
+  return buildIdFor({
+    bucket: s3?.bucket.name ?? "",
+    key: decodeURIComponent((s3?.object.key ?? "").replaceAll("+", " ")),
+    versionId: s3?.object.versionId,
+    etag: s3?.object.eTag,
+  });
+}
+
+async function runningPod(id: string) {
+  const { core } = admin();
+  return eventually(
+    "the kaniko container running",
+    async () => {
+      const pods = await core.listNamespacedPod({
+        namespace: "dropbuild",
+        labelSelector: `dropbuild.dev/build-id=${id}`,
+      });
+      return pods.items.find((p) => p.status?.containerStatuses?.some((c) => c.name === "kaniko" && c.state?.running));
+    },
+    90_000,
+  );
+}
+
+describe("real builds on the bed's node", () => {
+  let env: Deployment;
+  let node: RealNodeInfo;
+  const repo = (name: string) => `real/${name}-${process.pid}`;
+
+  beforeAll(async () => {
+    const info = bed().node;
+    if (!info) throw new Error("the bed has no real node");
+    node = info;
+    env = await deployOnBed({ real: true, env: { BUILD_BACKOFF_LIMIT: "1" } });
+  });
+
+  it("builds and pushes a context; the registry serves the recorded digest; the logs are kaniko's", async () => {
+    const repository = repo("hello");
+    const id = await submit(
+      env,
+      `contexts/${repository}/1.0.tar.gz`,
+      context({ Dockerfile: "FROM busybox:1.35\nCOPY app.txt /app.txt\nRUN cat /app.txt\n", "app.txt": "hello\n" }),
+    );
+    const { record } = await reconcileUntil(env, id, finished, 180_000);
+    expect(record.status).toBe("SUCCEEDED");
+    expect(record.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await registryDigest(node, `${repository}:1.0`)).toBe(record.digest);
+    const logs = await env.reconcileDeps.logs.get(id);
+    expect(logs).toMatch(/Retrieving image manifest busybox:1\.35/);
+    expect(logs).toMatch(/Pushing image to .*real\/hello/);
+  });
+
+  it("fails a Dockerfile whose RUN exits non-zero, retried by backoffLimit, with kaniko's error as the reason", async () => {
+    const repository = repo("broken");
+    const id = await submit(
+      env,
+      `contexts/${repository}/1.0.tar.gz`,
+      context({ Dockerfile: 'FROM busybox:1.35\nRUN echo "compiling..." && exit 3\n' }),
+    );
+    const { record } = await reconcileUntil(env, id, finished, 180_000);
+    expect(record.status).toBe("FAILED");
+    expect(record.attempts).toBe(2);
+    expect(record.reason).toMatch(/exit 3.*exit status 3|exit status 3/s);
+    expect(await registryTags(node, repository)).toEqual([]);
+  });
+
+  it("builds the target stage of a multi-stage Dockerfile with build args, from a custom Dockerfile path", async () => {
+    const repository = repo("multi");
+    const dockerfile = [
+      "FROM busybox:1.35 AS build",
+      "ARG GREETING",
+      'RUN test -n "$GREETING" && echo "$GREETING" > /greeting',
+      "FROM busybox:1.35 AS runtime",
+      "COPY --from=build /greeting /greeting",
+      "RUN grep -q '^hi from args$' /greeting",
+      "FROM busybox:1.35 AS never",
+      "RUN exit 9",
+      "",
+    ].join("\n");
+    const id = await submit(
+      env,
+      `contexts/${repository}/2.0.tar.gz`,
+      context({ "docker/build.Dockerfile": dockerfile }),
+      {
+        dockerfile: "docker/build.Dockerfile",
+        target: "runtime",
+        "build-args": JSON.stringify({ GREETING: "hi from args" }),
+      },
+    );
+    const { record } = await reconcileUntil(env, id, finished, 180_000);
+    expect(record.status).toBe("SUCCEEDED");
+    expect(await registryDigest(node, `${repository}:2.0`)).toBe(record.digest);
+  });
+
+  it("leaves out what .dockerignore names when `dropbuild submit` packs a directory", async () => {
+    const repository = repo("ignored");
+    const dir = mkdtempSync(join(tmpdir(), "dropbuild-ignore-"));
+    try {
+      mkdirSync(join(dir, "notes"));
+      writeFileSync(join(dir, "notes", "secret.txt"), "not for the image\n");
+      writeFileSync(join(dir, "keep.txt"), "kept\n");
+      writeFileSync(join(dir, ".dockerignore"), "notes/\n");
+      // The build fails if the ignored directory reached the context.
+      writeFileSync(
+        join(dir, "Dockerfile"),
+        "FROM busybox:1.35\nCOPY . /ctx\nRUN test -f /ctx/keep.txt && test ! -e /ctx/notes\n",
+      );
+      const submitted = await submitDirectory(dir, `${repository}:1`, {}, { s3: env.s3, bucket: env.bucket });
+      const [event] = await env.notifications(1);
+      if (!event) throw new Error("no S3 notification");
+      await createTriggerHandler(env.deps, logger)(event);
+      const { record } = await reconcileUntil(env, submitted.id, finished, 180_000);
+      expect(record.status, record.reason).toBe("SUCCEEDED");
+      expect(await registryDigest(node, `${repository}:1`)).toBe(record.digest);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("pushes every extra tag with one digest", async () => {
+    const repository = repo("tags");
+    const id = await submit(env, `contexts/${repository}/3.0.tar.gz`, context({ Dockerfile: "FROM busybox:1.35\n" }), {
+      "extra-tags": "latest,stable",
+    });
+    const { record } = await reconcileUntil(env, id, finished, 180_000);
+    expect(record.status).toBe("SUCCEEDED");
+    expect((await registryTags(node, repository)).sort()).toEqual(["3.0", "latest", "stable"]);
+    for (const tag of ["3.0", "latest", "stable"]) {
+      expect(await registryDigest(node, `${repository}:${tag}`)).toBe(record.digest);
+    }
+  });
+
+  it("fails with the registry's answer when the builder has no registry credentials", async () => {
+    const anonymous = await deployOnBed({ real: true, env: { BUILD_BACKOFF_LIMIT: "0", REGISTRY_SECRET: "" } });
+    const repository = repo("noauth");
+    const id = await submit(
+      anonymous,
+      `contexts/${repository}/1.tar.gz`,
+      context({ Dockerfile: "FROM busybox:1.35\n" }),
+    );
+    const { record } = await reconcileUntil(anonymous, id, finished, 180_000);
+    expect(record.status).toBe("FAILED");
+    expect(record.reason).toMatch(/UNAUTHORIZED|authentication required|401/i);
+    expect(await registryTags(node, repository)).toEqual([]);
+  });
+
+  it("ends a build that runs past activeDeadlineSeconds, and pushes nothing", async () => {
+    const slow = await deployOnBed({ real: true, env: { BUILD_BACKOFF_LIMIT: "0", BUILD_DEADLINE_SECONDS: "8" } });
+    const repository = repo("deadline");
+    const id = await submit(
+      slow,
+      `contexts/${repository}/1.tar.gz`,
+      context({ Dockerfile: "FROM busybox:1.35\nRUN sleep 120\n" }),
+    );
+    const { record } = await reconcileUntil(slow, id, finished, 180_000);
+    expect(record.status).toBe("FAILED");
+    expect(record.reason).toMatch(/DeadlineExceeded|deadline/i);
+    expect(await registryTags(node, repository)).toEqual([]);
+  });
+
+  it("cancels a running build: its pod goes and no image is pushed after CANCELLED", async () => {
+    const repository = repo("cancel");
+    const id = await submit(
+      env,
+      `contexts/${repository}/1.tar.gz`,
+      context({ Dockerfile: "FROM busybox:1.35\nRUN sleep 20\n" }),
+    );
+    await runningPod(id);
+    const result = await cancelBuild(id, { ...env.reconcileDeps, namespace: "dropbuild" }, "the test");
+    expect(result.outcome).toBe("cancelled");
+    const { core } = admin();
+    await eventually(
+      "the build's pods gone",
+      async () => {
+        const pods = await core.listNamespacedPod({
+          namespace: "dropbuild",
+          labelSelector: `dropbuild.dev/build-id=${id}`,
+        });
+        return pods.items.length === 0 ? true : undefined;
+      },
+      60_000,
+    );
+    // Longer than the build would have taken: nothing may arrive late.
+    await new Promise((resolve) => setTimeout(resolve, 25_000));
+    expect(await registryTags(node, repository)).toEqual([]);
+    expect((await env.deps.store.get(id))?.status).toBe("CANCELLED");
+  });
+
+  it("retries a build whose pod is killed mid-build, and the retry pushes", async () => {
+    const repository = repo("killed");
+    const id = await submit(
+      env,
+      `contexts/${repository}/1.tar.gz`,
+      context({ Dockerfile: "FROM busybox:1.35\nRUN sleep 6\n" }),
+    );
+    const pod = await runningPod(id);
+    const { core } = admin();
+    await core.deleteNamespacedPod({ name: pod.metadata?.name ?? "", namespace: "dropbuild", gracePeriodSeconds: 0 });
+    const { record } = await reconcileUntil(env, id, finished, 180_000);
+    expect(record.status).toBe("SUCCEEDED");
+    expect(record.attempts).toBe(2);
+    expect(await registryDigest(node, `${repository}:1`)).toBe(record.digest);
+  });
+});

@@ -3,9 +3,14 @@
  * write bench/results.md; they are measurements, not tests.
  *
  *   npm run bench                     everything (reconcile at 1,000 and 10,000 Jobs)
- *   npm run bench -- coldstart throughput latency reconcile e2e
+ *   npm run bench -- coldstart throughput latency reconcile e2e builds
  *   BENCH_RECONCILE_SIZES=1000 npm run bench -- reconcile
  *   BENCH_E2E_UPLOADS=300 npm run bench -- e2e
+ *   BENCH_BUILDS=3 npm run bench -- builds
+ *
+ * Only "builds" uses the bed's real node (kubelet, containerd, kaniko; root),
+ * on a bed of its own, started once no other bed holds the host's one real
+ * node. The other figures run on kwok alone.
  */
 
 import { readFile, writeFile } from "node:fs/promises";
@@ -14,13 +19,17 @@ import { join } from "node:path";
 import { stderrProgress } from "../bed/build/progress.js";
 import { repoRoot } from "../bed/paths.js";
 import { bedDown, bedUp } from "../bed/up.js";
+import { realBuilds } from "./builds.js";
 import { coldStart } from "./cold-start.js";
 import { endToEnd } from "./end-to-end.js";
+import { bedWithRealNode } from "./real-bed.js";
 import { reconcileScale } from "./reconcile-scale.js";
 import { latency, throughput } from "./throughput.js";
 
 const wanted = new Set(
-  process.argv.slice(2).length ? process.argv.slice(2) : ["coldstart", "throughput", "latency", "reconcile", "e2e"],
+  process.argv.slice(2).length
+    ? process.argv.slice(2)
+    : ["coldstart", "throughput", "latency", "reconcile", "e2e", "builds"],
 );
 const sizes = (process.env.BENCH_RECONCILE_SIZES ?? "1000,10000").split(",").map(Number);
 const runAt = new Date().toISOString().slice(0, 16).replace("T", " ");
@@ -47,10 +56,11 @@ if (wanted.has("coldstart")) {
   }
 }
 
-// The end-to-end figure runs its own local runtime (and bed); the others share this one.
+// The end-to-end figure runs its own local runtime (and bed), the builds figure its own bed with the
+// real node; the others share this one, kwok only.
 const needsBed = ["throughput", "latency", "reconcile"].some((w) => wanted.has(w));
 const stateDir = join(repoRoot, ".bed", "bench");
-const bed = needsBed ? await bedUp(stateDir, stderrProgress) : undefined;
+const bed = needsBed ? await bedUp(stateDir, stderrProgress, { realNode: false }) : undefined;
 try {
   if (bed && wanted.has("throughput")) {
     const t = await throughput(bed);
@@ -103,7 +113,44 @@ try {
 } finally {
   if (bed) await bedDown(stateDir);
 }
+if (wanted.has("builds")) await buildsFigure(Number(process.env.BENCH_BUILDS ?? 20));
 await writeResults(join(repoRoot, "bench", "results.md"));
+
+/** Real builds on a bed with the real node: dropbuild's latency, and its overhead over the seed's bare kaniko Job. */
+async function buildsFigure(builds: number): Promise<void> {
+  const buildsDir = join(repoRoot, ".bed", "bench-builds");
+  const realBed = await bedWithRealNode(buildsDir, stderrProgress);
+  try {
+    const b = await realBuilds(realBed, builds, stderrProgress);
+    const s = (ms: number) => `${f(ms / 1000, 2)} s`;
+    const overhead = b.dropbuildCompleteP50 - b.seedCompleteP50;
+    const runs = `${b.builds} builds each after 1 warm-up, one at a time`;
+    say(
+      `| real build: upload → kaniko container running | p50 ${s(b.toKanikoApi.p50)}, p95 ${s(b.toKanikoApi.p95)} (startedAt, whole seconds); seen on a watch: p50 ${s(b.toKanikoSeen.p50)}, p95 ${s(b.toKanikoSeen.p95)}; ${b.builds} builds after 1 warm-up | | |`,
+    );
+    say(
+      `| real build: the seed's bare kaniko Job, create → Job Complete | p50 ${s(b.seedCompleteP50)} (from lastTransitionTime: ${s(b.seedCompleteApiP50)}); ${runs} | | |`,
+    );
+    say(
+      `| real build: dropbuild, upload → Job Complete / → record SUCCEEDED | p50 ${s(b.dropbuildCompleteP50)} (from lastTransitionTime: ${s(b.dropbuildCompleteApiP50)}) / p50 ${s(b.dropbuildRecordedP50)} (reconcile every ${b.reconcileEveryMs / 1000} s) | | |`,
+    );
+    say(
+      `| real build: dropbuild's overhead over the seed (p50 − p50, to Job Complete) | ${s(overhead)} (${s(b.dropbuildCompleteP50)} − ${s(b.seedCompleteP50)}) | ≤ 1.5 s p50 | ${verdict(overhead <= 1500)} |`,
+    );
+    const segments = b.segments.map((g) => `${g.name} ${s(g.dropbuildMs)} vs ${s(g.seedMs)}`).join("; ");
+    const init = Object.entries(b.initMeanMs)
+      .map(([name, ms]) => `${name} ${s(ms)}`)
+      .join(", ");
+    say(
+      `| real build: overhead breakdown, medians dropbuild vs seed | ${segments}; init containers (mean of whole-second terminated times): ${init} | | |`,
+    );
+    process.stderr.write(
+      `builds figure: ${f(b.seconds, 0)} s; watch restarts ${b.watchRestarts}; kaniko only seen terminated ${b.kanikoOnlyTerminated}\n`,
+    );
+  } finally {
+    await bedDown(buildsDir);
+  }
+}
 
 /**
  * Merge this run's rows into the results file: a figure measured now

@@ -36,6 +36,8 @@ export const SYSTEM_PACKAGES = [
   "busybox-static",
   "mmdebstrap",
   "ca-certificates",
+  // The bed's certificates.
+  "openssl",
 ] as const;
 
 const CNI_PLUGINS = ["bridge", "host-local", "loopback"];
@@ -82,23 +84,31 @@ async function packageFile(pkg: string, suffix: string): Promise<string> {
 }
 
 /**
+ * Install those of `packages` that dpkg does not have, with apt-get (root
+ * needed; once per machine). Tests use it too, for what they need beyond
+ * the bed (Chromium for the status page).
+ */
+export async function ensureDebianPackages(packages: readonly string[], progress: Progress): Promise<void> {
+  const missing: string[] = [];
+  for (const pkg of packages) {
+    if (!(await isInstalled(pkg))) missing.push(pkg);
+  }
+  if (missing.length === 0) return;
+  const started = Date.now();
+  progress(`installing Debian packages ${missing.join(", ")} (first run on this machine)`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  await runCommand("apt-get", ["update", "-qq"], { env });
+  await runCommand("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], { env });
+  progress(`Debian packages installed in ${formatElapsed(Date.now() - started)}`);
+}
+
+/**
  * Install what is missing of SYSTEM_PACKAGES with apt-get (root needed, once
  * per machine) and return the paths the bed uses. dpkg's own database is the
  * cache: checking it is quick, and it stays right if a package is removed.
  */
 export async function ensureSystemPackages(progress: Progress): Promise<SystemPackages> {
-  const missing: string[] = [];
-  for (const pkg of SYSTEM_PACKAGES) {
-    if (!(await isInstalled(pkg))) missing.push(pkg);
-  }
-  if (missing.length > 0) {
-    const started = Date.now();
-    progress(`installing Debian packages ${missing.join(", ")} (first run on this machine)`);
-    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    await runCommand("apt-get", ["update", "-qq"], { env });
-    await runCommand("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], { env });
-    progress(`Debian packages installed in ${formatElapsed(Date.now() - started)}`);
-  }
+  await ensureDebianPackages(SYSTEM_PACKAGES, progress);
 
   const cniBinDir = dirname(await packageFile("containernetworking-plugins", "/bridge"));
   const absent = CNI_PLUGINS.filter((plugin) => !existsSync(join(cniBinDir, plugin)));

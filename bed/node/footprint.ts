@@ -196,9 +196,21 @@ export async function cleanFootprint(footprint: NodeFootprint, run: Run, file = 
     if (round === 0) done.push(`killed ${pids.length} node processes`);
     await sleep(100);
   }
-  const mounts = mountsBelow(await readFile("/proc/self/mountinfo", "utf8"), footprint.nodeDir);
-  for (const point of mounts) await run("umount", ["-l", point]).catch(() => "");
-  if (mounts.length) done.push(`unmounted ${mounts.length} mounts`);
+  // kubelet bind-mounts its root onto itself (to make it shared), so a point can be mounted more than once.
+  let unmounted = 0;
+  for (let round = 0; round < 10; round += 1) {
+    const mounts = mountsBelow(await readFile("/proc/self/mountinfo", "utf8"), footprint.nodeDir);
+    if (mounts.length === 0) break;
+    for (const point of mounts) {
+      await run("umount", ["-l", point]).then(
+        () => {
+          unmounted += 1;
+        },
+        () => undefined,
+      );
+    }
+  }
+  if (unmounted) done.push(`unmounted ${unmounted} mounts`);
   let removedCgroups = 0;
   for (let round = 0; round < 20; round += 1) {
     const dirs = cgroupDirs(footprint.cgroupRoot);

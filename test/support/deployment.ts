@@ -81,13 +81,15 @@ export async function deployOnBed(
     ruleName: uniqueName("outcomes"),
     queueName: uniqueName("outcomes"),
   });
-  const config = bedConfig({
+  // An empty value in options.env unsets that variable (e.g. REGISTRY_SECRET: "" for a builder without credentials).
+  const settings = Object.entries({
     BUILDS_TABLE: table,
     CONTEXTS_BUCKET: bucket,
     EVENT_BUS_NAME: busName,
     ...real,
     ...options.env,
   });
+  const config = bedConfig(Object.fromEntries(settings.filter(([, value]) => value !== "")));
   const functionsIdentity = info.identities.functions;
   if (!functionsIdentity) throw new Error("the bed has no functions identity");
   const credentials = {

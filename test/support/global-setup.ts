@@ -2,6 +2,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { stderrProgress } from "../../bed/build/progress.js";
+import { ensureDebianPackages } from "../../bed/build/system.js";
 import { type HostState, readHostState } from "../../bed/node/host-state.js";
 import { cacheDir, repoRoot } from "../../bed/paths.js";
 import type { BedInfo } from "../../bed/state.js";
@@ -26,6 +27,8 @@ export const bedProcessMarkers = () => [cacheDir(), join(repoRoot, "bed")];
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stateDir = join(repoRoot, ".bed", `vitest-${process.pid}`);
+  // The status page test drives headless Chromium: the README's test command brings it like the bed's own packages.
+  await ensureDebianPackages(["chromium"], stderrProgress);
   const hostBefore = await readHostState(bedProcessMarkers());
   const info = await bedUp(stateDir, stderrProgress);
   project.provide("bed", info);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -87,6 +87,9 @@ describe("real builds on the bed's node", () => {
     expect(record.status).toBe("SUCCEEDED");
     expect(record.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(await registryDigest(node, `${repository}:1.0`)).toBe(record.digest);
+    // The context was really staged on the workspace volume (the EFS stand-in), where kaniko read it.
+    const staged = join(bed().stateDir, "workspace", "builds", id, "context");
+    expect(readFileSync(join(staged, "app.txt"), "utf8")).toBe("hello\n");
     const logs = await env.reconcileDeps.logs.get(id);
     expect(logs).toMatch(/Retrieving image manifest busybox:1\.35/);
     expect(logs).toMatch(/Pushing image to .*real\/hello/);
@@ -226,6 +229,35 @@ describe("real builds on the bed's node", () => {
     await new Promise((resolve) => setTimeout(resolve, 25_000));
     expect(await registryTags(node, repository)).toEqual([]);
     expect((await env.deps.store.get(id))?.status).toBe("CANCELLED");
+  });
+
+  it("prunes workspace directories older than MAX_AGE_MINUTES with infra/k8s's CronJob, and keeps newer ones", async () => {
+    const builds = join(bed().stateDir, "workspace", "builds");
+    const old = join(builds, `old-${process.pid}`);
+    const fresh = join(builds, `fresh-${process.pid}`);
+    mkdirSync(join(old, "context"), { recursive: true });
+    mkdirSync(fresh, { recursive: true });
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    utimesSync(old, twoDaysAgo, twoDaysAgo);
+    const { batch } = admin();
+    const cron = await batch.readNamespacedCronJob({ name: "dropbuild-workspace-prune", namespace: "dropbuild" });
+    const name = `prune-now-${process.pid}`;
+    // What `kubectl create job --from=cronjob/dropbuild-workspace-prune` does.
+    await batch.createNamespacedJob({
+      namespace: "dropbuild",
+      body: { metadata: { name }, spec: cron.spec?.jobTemplate.spec },
+    });
+    await eventually(
+      "the prune Job complete",
+      async () => {
+        const job = await batch.readNamespacedJob({ name, namespace: "dropbuild" });
+        return job.status?.succeeded ? true : undefined;
+      },
+      90_000,
+    );
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    rmSync(fresh, { recursive: true, force: true });
   });
 
   it("retries a build whose pod is killed mid-build, and the retry pushes", async () => {

@@ -1,0 +1,385 @@
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { BatchV1Api, CoreV1Api, KubeConfig, type V1Job } from "@kubernetes/client-node";
+import type { S3Event } from "aws-lambda";
+import { x as untar } from "tar";
+import type { Progress } from "../bed/build/progress.js";
+import { realBuildEnvironment, realBuildManifests } from "../bed/node/deployment.js";
+import type { RealNodeInfo } from "../bed/node/node.js";
+import { registryTags } from "../bed/node/registry-client.js";
+import { repoRoot } from "../bed/paths.js";
+import type { BedInfo } from "../bed/state.js";
+import { buildIdFor, jobNameFor } from "../src/build/identity.js";
+import type { JobSettings } from "../src/kube/job.js";
+import { startAsyncInvoker } from "../src/local/async-invoker.js";
+import { applyInfra, applyManifests, ensureBuildsTable, ensureContextsBucket } from "../src/local/provision.js";
+import { fileLogger } from "../src/log.js";
+import { reconcile } from "../src/reconcile/reconcile.js";
+import { createTriggerHandler } from "../src/trigger/handler.js";
+import { gzip, sampleContext } from "../test/support/tar.js";
+import { BuildWatch, type ContainerStatus, kanikoStatus, type Sighting, type WatchedPod } from "./build-watch.js";
+import { adminAws, benchName, benchWiring } from "./setup.js";
+import { median, percentile } from "./stats.js";
+
+/** The context both kinds build: a base image from the mirror, one COPY, one RUN. */
+const DOCKERFILE = "FROM busybox:1.35\nCOPY app.txt /app.txt\nRUN echo built\n";
+/** The local runtime's reconcile schedule: a run, then 2 s, then the next. */
+const RECONCILE_EVERY_MS = 2000;
+/** Quiet time after each build (and its record), so each build starts on a settled node. */
+const SETTLE_MS = 3000;
+const BUILD_TIMEOUT_MS = 300_000;
+const NAMESPACE = "dropbuild";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const ms = (iso: string | undefined) => (iso ? new Date(iso).getTime() : Number.NaN);
+
+/** One build's moments: client-clock ms unless named as API (whole-second) times. */
+interface Sample {
+  /** Upload start (dropbuild) or Job create request start (seed). */
+  startedAt: number;
+  sighting: Sighting;
+  /** The kaniko container's start as the API reports it (running.startedAt, else terminated.startedAt). */
+  kanikoStartedApi: number;
+  /** Run times of the init containers from their terminated states (API, whole seconds). */
+  initMs: Record<string, number>;
+  /** When the reconciler had recorded SUCCEEDED (dropbuild only). */
+  recordedAt?: number;
+}
+
+/** A real-build deployment on the bed, run as the local runtime runs it: the trigger on S3 notifications, the reconciler every 2 s. */
+async function realDeployment(bed: BedInfo, node: RealNodeInfo) {
+  const aws = adminAws(bed);
+  const sqs = new SQSClient(aws);
+  const bucket = benchName("contexts");
+  const table = benchName("builds");
+  await ensureBuildsTable(new DynamoDBClient(aws), table);
+  const { queueUrl } = await ensureContextsBucket(new S3Client(aws), sqs, bucket, benchName("uploads"));
+  const { QueueUrl: deadLetter } = await sqs.send(new CreateQueueCommand({ QueueName: benchName("dead-letter") }));
+  await applyInfra(bed.kubectl, bed.kubeconfigs.admin, join(repoRoot, "infra", "k8s", "overlays", "local"));
+  const manifests = realBuildManifests(node, NAMESPACE);
+  await applyManifests(
+    bed.kubectl,
+    bed.kubeconfigs.admin,
+    JSON.stringify({ apiVersion: "v1", kind: "List", items: manifests }),
+  );
+  const env = { ...realBuildEnvironment(node), MAX_CONCURRENT_BUILDS: "0" };
+  const { wired } = benchWiring(bed, bucket, table, env);
+  const log = (name: string) => fileLogger(`bench-${name}`, join(bed.stateDir, "logs", `bench-${name}.log`));
+  const trigger = createTriggerHandler(wired.submit, log("trigger"));
+  const invoker = startAsyncInvoker({
+    sqs,
+    queueUrl,
+    deadLetterQueueUrl: deadLetter ?? "",
+    functionArn: "arn:aws:lambda:us-east-1:123456789012:function:bench-trigger",
+    handler: (event) => trigger(event as S3Event),
+  });
+  const reconciler = reconcileEvery(RECONCILE_EVERY_MS, { ...wired.reconcile, remainingMs: () => 50_000 }, log);
+  const s3 = new S3Client(aws);
+  return {
+    bucket,
+    store: wired.submit.store,
+    job: wired.submit.settings.job,
+    /** Upload a context; the build id and Job name S3's notification will lead to. */
+    async upload(key: string, body: Buffer) {
+      const out = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      const id = buildIdFor({ bucket, key, versionId: out.VersionId, etag: out.ETag });
+      return { id, jobName: jobNameFor(id) };
+    },
+    async stop() {
+      await Promise.all([invoker.stop(), reconciler.stop()]);
+    },
+  };
+}
+
+type RealDeployment = Awaited<ReturnType<typeof realDeployment>>;
+
+/** The local runtime's reconcile loop: a run, a pause, the next run; failures logged, never fatal. */
+function reconcileEvery(
+  everyMs: number,
+  deps: Parameters<typeof reconcile>[0],
+  log: (name: string) => ReturnType<typeof fileLogger>,
+) {
+  const logger = log("reconcile");
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const report = await reconcile(deps);
+        if (report.recordsUpdated || report.finalizersRemoved) logger.info("reconcile run", { ...report });
+      } catch (error: unknown) {
+        logger.error("reconcile run failed", error as Error);
+      }
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+/**
+ * The seed's Job: what a person writes by hand for kaniko. One container, the
+ * same kaniko image, registry Secret, CA and mirror as dropbuild's, and the
+ * same resources, reading a context already unpacked on the workspace volume.
+ */
+function seedJob(name: string, destination: string, settings: JobSettings): V1Job {
+  const context = "/workspace/seed/context";
+  const caFile = "/kaniko/registry-ca/ca.crt";
+  const mirror = settings.registryMirror ?? "";
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name, namespace: NAMESPACE },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        spec: {
+          restartPolicy: "Never",
+          containers: [
+            {
+              name: "kaniko",
+              image: settings.images.kaniko,
+              args: [
+                `--context=dir://${context}`,
+                `--dockerfile=${context}/Dockerfile`,
+                `--destination=${destination}`,
+                `--registry-mirror=${mirror}`,
+                `--registry-certificate=${mirror}=${caFile}`,
+              ],
+              volumeMounts: [
+                { name: "workspace", mountPath: "/workspace" },
+                { name: "registry-auth", mountPath: "/kaniko/.docker", readOnly: true },
+                { name: "registry-ca", mountPath: "/kaniko/registry-ca", readOnly: true },
+              ],
+              resources: settings.resources,
+            },
+          ],
+          volumes: [
+            { name: "workspace", persistentVolumeClaim: { claimName: settings.workspaceClaim } },
+            {
+              name: "registry-auth",
+              secret: {
+                secretName: settings.registrySecret ?? "",
+                items: [{ key: ".dockerconfigjson", path: "config.json" }],
+              },
+            },
+            { name: "registry-ca", configMap: { name: settings.registryCaConfigMap ?? "" } },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** Unpack the context once into the workspace volume's host directory, where the seed's Jobs read it. */
+async function stageSeedContext(bed: BedInfo, archive: Buffer): Promise<void> {
+  const dir = join(bed.stateDir, "workspace", "seed");
+  await mkdir(join(dir, "context"), { recursive: true });
+  const file = join(dir, "context.tar.gz");
+  await writeFile(file, archive);
+  await untar({ file, cwd: join(dir, "context") });
+  await rm(file);
+}
+
+function adminClients(bed: BedInfo) {
+  const kc = new KubeConfig();
+  kc.loadFromFile(bed.kubeconfigs.admin);
+  return { batch: kc.makeApiClient(BatchV1Api), core: kc.makeApiClient(CoreV1Api) };
+}
+
+type Clients = ReturnType<typeof adminClients>;
+
+const stateTimes = (status: ContainerStatus | undefined) => status?.state?.terminated;
+
+/** The Job's pod as it ended: the kaniko start and the init containers' run times, from the API. */
+async function finalPod(clients: Clients, jobName: string, sighting: Sighting) {
+  const pods = await clients.core.listNamespacedPod({
+    namespace: NAMESPACE,
+    labelSelector: `batch.kubernetes.io/job-name=${jobName}`,
+  });
+  // The typed client turns times into Dates; the shape is otherwise the watch's.
+  const pod = JSON.parse(JSON.stringify(pods.items[0] ?? {})) as WatchedPod;
+  const initMs: Record<string, number> = {};
+  for (const status of pod.status?.initContainerStatuses ?? []) {
+    const ran = stateTimes(status);
+    initMs[status.name] = ms(ran?.finishedAt) - ms(ran?.startedAt);
+  }
+  const kanikoStartedApi = ms(sighting.kanikoRunningStartedAt ?? stateTimes(kanikoStatus(pod))?.startedAt);
+  return { initMs, kanikoStartedApi };
+}
+
+async function finished(watch: BuildWatch, jobName: string): Promise<Sighting> {
+  const outcome = await watch.finished(jobName, BUILD_TIMEOUT_MS);
+  if (outcome !== "complete") throw new Error(`build Job ${jobName} failed`);
+  return watch.of(jobName);
+}
+
+/** One seed build: create the hand-written Job, wait for Complete. */
+async function seedBuild(bed: BedInfo, clients: Clients, watch: BuildWatch, settings: JobSettings, tag: string) {
+  const host = bed.node?.registry.host ?? "";
+  const name = benchName("seed");
+  const startedAt = Date.now();
+  await clients.batch.createNamespacedJob({
+    namespace: NAMESPACE,
+    body: seedJob(name, `${host}/bench/seed:${tag}`, settings),
+  });
+  const sighting = await finished(watch, name);
+  return { startedAt, sighting, ...(await finalPod(clients, name, sighting)) };
+}
+
+/** One dropbuild build: upload, then the trigger and the reconciler do the rest; wait for Complete, then the record. */
+async function dropbuildBuild(deployment: RealDeployment, clients: Clients, watch: BuildWatch, tag: string) {
+  const archive = gzip(sampleContext(DOCKERFILE));
+  const startedAt = Date.now();
+  const { id, jobName } = await deployment.upload(`contexts/bench/dropbuild/${tag}.tar.gz`, archive);
+  const sighting = await finished(watch, jobName);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const record = await deployment.store.get(id);
+    if (record?.status === "SUCCEEDED") break;
+    if (record && record.status !== "RUNNING" && record.status !== "QUEUED") {
+      throw new Error(`build ${id} recorded ${record.status}: ${record.reason ?? ""}`);
+    }
+    if (Date.now() > deadline) throw new Error(`build ${id} not recorded SUCCEEDED a minute after its Job completed`);
+    await sleep(100);
+  }
+  const recordedAt = Date.now();
+  return { startedAt, sighting, recordedAt, ...(await finalPod(clients, jobName, sighting)) };
+}
+
+export interface Segment {
+  name: string;
+  seedMs: number;
+  dropbuildMs: number;
+}
+
+export interface BuildsFigures {
+  /** Measured builds of each kind (after one warm-up each). */
+  builds: number;
+  reconcileEveryMs: number;
+  /** Upload → kaniko running, with the API's startedAt (whole seconds) and as seen on the watch. */
+  toKanikoApi: { p50: number; p95: number };
+  toKanikoSeen: { p50: number; p95: number };
+  /** The watch showed kaniko already terminated (never running) in this many builds. */
+  kanikoOnlyTerminated: number;
+  seedCompleteP50: number;
+  dropbuildCompleteP50: number;
+  /** The same, from the Complete condition's lastTransitionTime (whole seconds). */
+  seedCompleteApiP50: number;
+  dropbuildCompleteApiP50: number;
+  dropbuildRecordedP50: number;
+  /** Medians per stage, seed beside dropbuild. */
+  segments: Segment[];
+  /** Means of the init containers' run times (whole-second timestamps, so means, not medians). */
+  initMeanMs: Record<string, number>;
+  watchRestarts: number;
+  seconds: number;
+}
+
+const seen = (sample: Sample) => sample.sighting.seenAt;
+/** Milliseconds from a build's start to a stage it was seen at (NaN if never seen). */
+const until = (sample: Sample, to: number | undefined) => (to ?? Number.NaN) - sample.startedAt;
+
+const SEGMENTS = [
+  "start → Job created",
+  "Job created → pod scheduled",
+  "pod scheduled → kaniko running",
+  "kaniko running → Job Complete",
+] as const;
+
+/** The stages every build passes, each timed from the one before it (client-clock ms). */
+function segmentsOf(sample: Sample): Record<(typeof SEGMENTS)[number], number> {
+  const at = seen(sample);
+  const created = until(sample, at["job created"]);
+  const scheduled = until(sample, at["pod scheduled"]);
+  const running = until(sample, at["kaniko running"]);
+  return {
+    "start → Job created": created,
+    "Job created → pod scheduled": scheduled - created,
+    "pod scheduled → kaniko running": running - scheduled,
+    "kaniko running → Job Complete": until(sample, at.complete) - running,
+  };
+}
+
+const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+const p50p95 = (values: number[]) => ({ p50: percentile(values, 50), p95: percentile(values, 95) });
+
+function summarize(seed: Sample[], dropbuild: Sample[], watch: BuildWatch, seconds: number): BuildsFigures {
+  const complete = (s: Sample) => until(s, seen(s).complete);
+  const completeApi = (s: Sample) => ms(s.sighting.completeAt) - s.startedAt;
+  const segments = SEGMENTS.map((name) => ({
+    name,
+    seedMs: median(seed.map((s) => segmentsOf(s)[name])),
+    dropbuildMs: median(dropbuild.map((s) => segmentsOf(s)[name])),
+  }));
+  const initNames = Object.keys(dropbuild[0]?.initMs ?? {});
+  return {
+    builds: dropbuild.length,
+    reconcileEveryMs: RECONCILE_EVERY_MS,
+    toKanikoApi: p50p95(dropbuild.map((s) => s.kanikoStartedApi - s.startedAt)),
+    toKanikoSeen: p50p95(dropbuild.map((s) => until(s, seen(s)["kaniko running"]))),
+    kanikoOnlyTerminated: dropbuild.filter((s) => s.sighting.kanikoSeenOnlyTerminated).length,
+    seedCompleteP50: median(seed.map(complete)),
+    dropbuildCompleteP50: median(dropbuild.map(complete)),
+    seedCompleteApiP50: median(seed.map(completeApi)),
+    dropbuildCompleteApiP50: median(dropbuild.map(completeApi)),
+    dropbuildRecordedP50: median(dropbuild.map((s) => until(s, s.recordedAt))),
+    segments,
+    initMeanMs: Object.fromEntries(initNames.map((name) => [name, mean(dropbuild.map((s) => s.initMs[name] ?? NaN))])),
+    watchRestarts: watch.restarts,
+    seconds,
+  };
+}
+
+const line = (kind: string, i: number, n: number, s: Sample) =>
+  `${kind} ${i === 0 ? "warm-up" : `${i}/${n}`}: kaniko running after ${until(s, seen(s)["kaniko running"]) / 1000} s, ` +
+  `Job Complete after ${until(s, seen(s).complete) / 1000} s`;
+
+/**
+ * Real builds on the bed's node, one at a time: the seed's bare kaniko Job
+ * and dropbuild (upload → trigger → Job → reconciler) alternate, `builds`
+ * measured of each after one warm-up each (image pulls).
+ */
+export async function realBuilds(bed: BedInfo, builds: number, progress: Progress): Promise<BuildsFigures> {
+  const node = bed.node;
+  if (!node) throw new Error("the builds figure needs a bed with the real node");
+  const started = performance.now();
+  const deployment = await realDeployment(bed, node);
+  const clients = adminClients(bed);
+  const watch = await BuildWatch.start(bed.kubeconfigs.admin, NAMESPACE);
+  try {
+    await stageSeedContext(bed, gzip(sampleContext(DOCKERFILE)));
+    const seed: Sample[] = [];
+    const dropbuild: Sample[] = [];
+    for (let i = 0; i <= builds; i += 1) {
+      const s = await seedBuild(bed, clients, watch, deployment.job, String(i));
+      progress(line("seed", i, builds, s));
+      await sleep(SETTLE_MS);
+      const d = await dropbuildBuild(deployment, clients, watch, String(i));
+      progress(line("dropbuild", i, builds, d));
+      await sleep(SETTLE_MS);
+      if (i === 0) continue;
+      seed.push(s);
+      dropbuild.push(d);
+    }
+    await checkPushed(node, builds + 1);
+    return summarize(seed, dropbuild, watch, (performance.now() - started) / 1000);
+  } finally {
+    await watch.stop();
+    await deployment.stop();
+  }
+}
+
+/** Ask the registry itself: every build of each kind pushed its tag. */
+async function checkPushed(node: RealNodeInfo, expected: number): Promise<void> {
+  for (const repository of ["bench/seed", "bench/dropbuild"]) {
+    const tags = await registryTags(node, repository);
+    if (tags.length !== expected) throw new Error(`${repository} holds ${tags.length} tags, not ${expected}`);
+  }
+}

@@ -43,8 +43,8 @@ interface Sample {
   sighting: Sighting;
   /** The kaniko container's start as the API reports it (running.startedAt, else terminated.startedAt). */
   kanikoStartedApi: number;
-  /** Run times of the init containers from their terminated states (API, whole seconds). */
-  initMs: Record<string, number>;
+  /** Each container's terminated state: when it started and finished (API, whole seconds). */
+  ran: Record<string, { started: number; finished: number }>;
   /** When the reconciler had recorded SUCCEEDED (dropbuild only). */
   recordedAt?: number;
 }
@@ -197,7 +197,7 @@ type Clients = ReturnType<typeof adminClients>;
 
 const stateTimes = (status: ContainerStatus | undefined) => status?.state?.terminated;
 
-/** The Job's pod as it ended: the kaniko start and the init containers' run times, from the API. */
+/** The Job's pod as it ended: the kaniko start, and when each container ran, from the API. */
 async function finalPod(clients: Clients, jobName: string, sighting: Sighting) {
   const pods = await clients.core.listNamespacedPod({
     namespace: NAMESPACE,
@@ -205,13 +205,15 @@ async function finalPod(clients: Clients, jobName: string, sighting: Sighting) {
   });
   // The typed client turns times into Dates; the shape is otherwise the watch's.
   const pod = JSON.parse(JSON.stringify(pods.items[0] ?? {})) as WatchedPod;
-  const initMs: Record<string, number> = {};
-  for (const status of pod.status?.initContainerStatuses ?? []) {
-    const ran = stateTimes(status);
-    initMs[status.name] = ms(ran?.finishedAt) - ms(ran?.startedAt);
-  }
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const ran = Object.fromEntries(
+    statuses.map((status) => {
+      const terminated = stateTimes(status);
+      return [status.name, { started: ms(terminated?.startedAt), finished: ms(terminated?.finishedAt) }];
+    }),
+  );
   const kanikoStartedApi = ms(sighting.kanikoRunningStartedAt ?? stateTimes(kanikoStatus(pod))?.startedAt);
-  return { initMs, kanikoStartedApi };
+  return { ran, kanikoStartedApi };
 }
 
 async function finished(watch: BuildWatch, jobName: string): Promise<Sighting> {
@@ -276,8 +278,8 @@ export interface BuildsFigures {
   dropbuildRecordedP50: number;
   /** Medians per stage, seed beside dropbuild. */
   segments: Segment[];
-  /** Means of the init containers' run times (whole-second timestamps, so means, not medians). */
-  initMeanMs: Record<string, number>;
+  /** The pod's timeline from the API's whole-second container times: means (medians of whole seconds say little). */
+  podTimeline: Segment[];
   watchRestarts: number;
   seconds: number;
 }
@@ -307,6 +309,36 @@ function segmentsOf(sample: Sample): Record<(typeof SEGMENTS)[number], number> {
   };
 }
 
+const POD_TIMELINE = [
+  "fetch-context runs",
+  "fetch-context end → unpack-context start",
+  "unpack-context runs",
+  "unpack-context end → kaniko start",
+  "kaniko runs",
+  "kaniko end → Job Complete seen",
+] as const;
+
+/**
+ * A pod's containers one after another, from their terminated states. A
+ * difference of two whole-second times is off by under a second either way,
+ * but right on average; the last one mixes a whole-second time with the
+ * watch's, so it reads about half a second long, alike for both kinds.
+ */
+function podTimelineOf(sample: Sample): Record<(typeof POD_TIMELINE)[number], number> {
+  const missing = { started: Number.NaN, finished: Number.NaN };
+  const fetch = sample.ran["fetch-context"] ?? missing;
+  const unpack = sample.ran["unpack-context"] ?? missing;
+  const kaniko = sample.ran.kaniko ?? missing;
+  return {
+    "fetch-context runs": fetch.finished - fetch.started,
+    "fetch-context end → unpack-context start": unpack.started - fetch.finished,
+    "unpack-context runs": unpack.finished - unpack.started,
+    "unpack-context end → kaniko start": kaniko.started - unpack.finished,
+    "kaniko runs": kaniko.finished - kaniko.started,
+    "kaniko end → Job Complete seen": (seen(sample).complete ?? Number.NaN) - kaniko.finished,
+  };
+}
+
 const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
 const p50p95 = (values: number[]) => ({ p50: percentile(values, 50), p95: percentile(values, 95) });
 
@@ -318,7 +350,6 @@ function summarize(seed: Sample[], dropbuild: Sample[], watch: BuildWatch, secon
     seedMs: median(seed.map((s) => segmentsOf(s)[name])),
     dropbuildMs: median(dropbuild.map((s) => segmentsOf(s)[name])),
   }));
-  const initNames = Object.keys(dropbuild[0]?.initMs ?? {});
   return {
     builds: dropbuild.length,
     reconcileEveryMs: RECONCILE_EVERY_MS,
@@ -331,7 +362,11 @@ function summarize(seed: Sample[], dropbuild: Sample[], watch: BuildWatch, secon
     dropbuildCompleteApiP50: median(dropbuild.map(completeApi)),
     dropbuildRecordedP50: median(dropbuild.map((s) => until(s, s.recordedAt))),
     segments,
-    initMeanMs: Object.fromEntries(initNames.map((name) => [name, mean(dropbuild.map((s) => s.initMs[name] ?? NaN))])),
+    podTimeline: POD_TIMELINE.map((name) => ({
+      name,
+      seedMs: mean(seed.map((s) => podTimelineOf(s)[name])),
+      dropbuildMs: mean(dropbuild.map((s) => podTimelineOf(s)[name])),
+    })),
     watchRestarts: watch.restarts,
     seconds,
   };
@@ -369,6 +404,8 @@ export async function realBuilds(bed: BedInfo, builds: number, progress: Progres
       dropbuild.push(d);
     }
     await checkPushed(node, builds + 1);
+    // Every build's moments, to look into afterwards (the bed's directory lives until its next start).
+    await writeFile(join(bed.stateDir, "builds-samples.json"), JSON.stringify({ seed, dropbuild }, null, 1));
     return summarize(seed, dropbuild, watch, (performance.now() - started) / 1000);
   } finally {
     await watch.stop();

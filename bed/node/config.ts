@@ -58,6 +58,7 @@ export function containerdConfig(
     "      runtime_type = 'io.containerd.runc.v2'",
     "      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]",
     `        BinaryName = ${tomlString(options.runc)}`,
+    `        Root = ${tomlString(join(layout.nodeDir, "runc"))}`,
     "        SystemdCgroup = false",
     "  [plugins.'io.containerd.cri.v1.runtime'.cni]",
     `    bin_dirs = [${tomlString(options.cniBinDir)}]`,

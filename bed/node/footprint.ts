@@ -19,7 +19,27 @@ export interface NodeFootprint {
   sysctls: Record<string, string>;
   /** iptables chains (per tool, per table) that existed before kubelet added its own KUBE-* chains. */
   chainsBefore: Record<string, string[]>;
+  /** Those of HOST_PATHS that existed before; the others were created by the node and go with it. */
+  hostPathsBefore: string[];
 }
+
+/**
+ * Host paths kubelet, containerd and the CNI plugins use whatever their root
+ * directories are set to: container log links, containerd's shim sockets,
+ * the CNI result cache, kubelet's default directories.
+ */
+export const HOST_PATHS = [
+  "/var/log/containers",
+  "/var/log/pods",
+  "/run/containerd",
+  "/var/lib/cni",
+  "/var/lib/kubelet",
+  "/run/netns",
+  "/var/run/nri",
+  "/etc/cni",
+  "/opt/cni",
+  "/opt/containerd",
+];
 
 /** The one machine-wide record: a single real node can run on a host (kubelet's host paths and ports). */
 export const FOOTPRINT_FILE = "/run/dropbuild-bed/node.json";
@@ -76,7 +96,14 @@ export async function recordFootprint(
     const path = sysctlPath(name);
     if (existsSync(path)) sysctls[name] = readFileSync(path, "utf8").trim();
   }
-  const footprint: NodeFootprint = { owner, nodeDir, cgroupRoot, sysctls, chainsBefore: await chainSnapshot(run) };
+  const footprint: NodeFootprint = {
+    owner,
+    nodeDir,
+    cgroupRoot,
+    sysctls,
+    chainsBefore: await chainSnapshot(run),
+    hostPathsBefore: HOST_PATHS.filter((path) => existsSync(path)),
+  };
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, JSON.stringify(footprint, null, 2));
   return footprint;
@@ -237,6 +264,11 @@ export async function cleanFootprint(footprint: NodeFootprint, run: Run, file = 
     }
   }
   done.push(...(await removeContainerLogLinks(footprint.nodeDir)));
+  const before = new Set(footprint.hostPathsBefore ?? HOST_PATHS);
+  for (const path of HOST_PATHS.filter((p) => !before.has(p) && existsSync(p))) {
+    await rm(path, { recursive: true, force: true });
+    done.push(`removed ${path}`);
+  }
   await rm(footprint.nodeDir, { recursive: true, force: true });
   await unlink(file).catch(() => undefined);
   return done;

@@ -1,6 +1,6 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { runCommand } from "../build/run.js";
-import { cgroupDirs, KUBELET_SYSCTLS } from "./footprint.js";
+import { cgroupDirs, HOST_PATHS, KUBELET_SYSCTLS } from "./footprint.js";
 import { REAL_NODE } from "./node.js";
 
 /**
@@ -16,6 +16,8 @@ export interface HostState {
   rules: string[];
   cgroups: string[];
   sysctls: string[];
+  /** Which of the host paths kubelet and containerd use exist. */
+  paths: string[];
 }
 
 /** Processes whose command line names one of `markers` (the bed's cache and state directories, containerd's shim). */
@@ -61,6 +63,7 @@ export async function readHostState(markers: string[]): Promise<HostState> {
     links,
     rules: rules.sort(),
     cgroups: cgroupDirs(REAL_NODE.cgroupRoot).sort(),
+    paths: HOST_PATHS.filter((path) => existsSync(path)),
     sysctls: KUBELET_SYSCTLS.map((name) => {
       try {
         return `${name}=${readFileSync(`/proc/sys/${name.replaceAll(".", "/")}`, "utf8").trim()}`;

@@ -87,6 +87,17 @@ describe("real builds on the bed's node", () => {
     expect(record.status).toBe("SUCCEEDED");
     expect(record.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(await registryDigest(node, `${repository}:1.0`)).toBe(record.digest);
+    // The fetch step had no keys of its own: the IRSA stand-in gave it a role and a projected token.
+    const { core } = admin();
+    const [pod] = (
+      await core.listNamespacedPod({ namespace: "dropbuild", labelSelector: `dropbuild.dev/build-id=${id}` })
+    ).items;
+    const fetchEnv = pod?.spec?.initContainers?.find((c) => c.name === "fetch-context")?.env ?? [];
+    expect(fetchEnv.map((e) => e.name)).toEqual(
+      expect.arrayContaining(["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"]),
+    );
+    expect(fetchEnv.map((e) => e.name)).not.toContain("AWS_ACCESS_KEY_ID");
+    expect(pod?.spec?.volumes?.some((v) => v.projected?.sources?.some((src) => src.serviceAccountToken))).toBe(true);
     // The context was really staged on the workspace volume (the EFS stand-in), where kaniko read it.
     const staged = join(bed().stateDir, "workspace", "builds", id, "context");
     expect(readFileSync(join(staged, "app.txt"), "utf8")).toBe("hello\n");

@@ -271,6 +271,7 @@ export async function cleanFootprint(footprint: NodeFootprint, run: Run, file = 
   }
   await rm(footprint.nodeDir, { recursive: true, force: true });
   await unlink(file).catch(() => undefined);
+  await rmdir(dirname(file)).catch(() => undefined);
   return done;
 }
 

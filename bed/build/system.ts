@@ -97,8 +97,10 @@ export async function ensureDebianPackages(packages: readonly string[], progress
   const started = Date.now();
   progress(`installing Debian packages ${missing.join(", ")} (first run on this machine)`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  await runCommand("apt-get", ["update", "-qq"], { env });
-  await runCommand("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], { env });
+  // Wait for another apt or dpkg run (a second test run, unattended upgrades) instead of failing at once.
+  const lock = ["-o", "DPkg::Lock::Timeout=300"];
+  await runCommand("apt-get", [...lock, "update", "-qq"], { env });
+  await runCommand("apt-get", [...lock, "install", "-y", "-qq", "--no-install-recommends", ...missing], { env });
   progress(`Debian packages installed in ${formatElapsed(Date.now() - started)}`);
 }
 

@@ -103,6 +103,21 @@ async function detach(io: Io, port: string | undefined, settings: string[], simu
   throw new CliError(`the local runtime did not come up in time; see ${log}`);
 }
 
+/**
+ * End the runtime process: SIGTERM, and SIGKILL if it has not exited within
+ * `graceMs` (a runtime stuck in an invocation must not outlive `down`).
+ * Says what it did.
+ */
+export async function stopRuntime(pid: number, graceMs: number): Promise<string> {
+  process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (processAlive(pid) && Date.now() < deadline) await sleep(200);
+  if (!processAlive(pid)) return `the local runtime (pid ${pid}) stopped`;
+  process.kill(pid, "SIGKILL");
+  while (processAlive(pid)) await sleep(100);
+  return `the local runtime (pid ${pid}) did not stop within ${graceMs / 1000} s of SIGTERM; killed it (SIGKILL)`;
+}
+
 export function registerLocalCommands(program: Command, io: Io): void {
   const local = program
     .command("local")
@@ -199,14 +214,14 @@ export function registerLocalCommands(program: Command, io: Io): void {
     .action(async () => {
       const dir = localDir();
       const state = readLocalState(dir);
-      if (state) {
-        process.kill(state.pid, "SIGTERM");
-        const deadline = Date.now() + 60_000;
-        while (processAlive(state.pid) && Date.now() < deadline) await sleep(200);
+      if (state && processAlive(state.pid)) {
+        const said = await stopRuntime(state.pid, 60_000);
+        stderrProgress(said);
       }
       // Whatever is left (a runtime killed with SIGKILL leaves its bed running).
       const stopped = await bedDown(join(dir, "bed"));
       await clearLocalState(dir);
+      if (stopped.length) stderrProgress(`stopped ${stopped.join(", ")}`);
       stderrProgress(state || stopped.length ? "the local runtime is stopped" : "nothing was running");
     });
 }

@@ -34,7 +34,33 @@ export interface AsyncInvokerOptions {
   maxAttempts?: number;
   /** Lambda waits about 1 then 2 minutes; locally, seconds. */
   retryDelaySeconds?: number[];
+  /**
+   * The function's timeout (serverless.yml). An invocation still running then
+   * is a failed attempt, as in Lambda: retried, then parked. (In-process it
+   * cannot be killed; its late result is ignored, and the handlers are
+   * idempotent, so a retry meeting its leftovers builds once.)
+   */
+  timeoutSeconds?: number;
+  /** Invocations in flight at once (Lambda's concurrency); further events wait in the queue. */
+  maxConcurrency?: number;
   onInvoke?: (result: { ok: boolean; attempt: number; parked: boolean; error?: string }) => void;
+}
+
+/** Lambda's own words for an invocation that ran out of time. */
+export class InvocationTimeoutError extends Error {
+  override name = "Sandbox.Timedout";
+  constructor(seconds: number) {
+    super(`Task timed out after ${seconds.toFixed(2)} seconds`);
+  }
+}
+
+/** `work`, or an InvocationTimeoutError once `seconds` have passed. Pure over its inputs. */
+export function withTimeout<T>(work: Promise<T>, seconds: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new InvocationTimeoutError(seconds)), seconds * 1000);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 const isTestEvent = (body: unknown) =>
@@ -50,6 +76,9 @@ const isTestEvent = (body: unknown) =>
 export function startAsyncInvoker(options: AsyncInvokerOptions): { stop: () => Promise<void> } {
   const maxAttempts = options.maxAttempts ?? 3;
   const delays = options.retryDelaySeconds ?? [1, 2];
+  const timeoutSeconds = options.timeoutSeconds ?? 900;
+  const maxConcurrency = options.maxConcurrency ?? 50;
+  const inFlight = new Set<Promise<unknown>>();
   let running = true;
 
   const handle = async (message: Message) => {
@@ -59,7 +88,7 @@ export function startAsyncInvoker(options: AsyncInvokerOptions): { stop: () => P
       options.sqs.send(new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: message.ReceiptHandle }));
     if (isTestEvent(body)) return done();
     try {
-      await options.handler(body);
+      await withTimeout(options.handler(body), timeoutSeconds);
       await done();
       options.onInvoke?.({ ok: true, attempt, parked: false });
     } catch (error: unknown) {
@@ -98,19 +127,28 @@ export function startAsyncInvoker(options: AsyncInvokerOptions): { stop: () => P
 
   const loop = (async () => {
     while (running) {
+      if (inFlight.size >= maxConcurrency) {
+        await Promise.race(inFlight);
+        continue;
+      }
       try {
         const { Messages } = await options.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: options.queueUrl,
-            MaxNumberOfMessages: 10,
+            MaxNumberOfMessages: Math.min(10, maxConcurrency - inFlight.size),
             WaitTimeSeconds: 1,
-            VisibilityTimeout: 60,
+            // Longer than an invocation may run, so the queue never hands a running event out again.
+            VisibilityTimeout: timeoutSeconds + 30,
             AttributeNames: ["All"],
             MessageSystemAttributeNames: ["ApproximateReceiveCount"],
           }),
         );
-        // Lambda runs asynchronous invocations concurrently; so does this.
-        await Promise.all((Messages ?? []).map(handle));
+        // Lambda runs each asynchronous invocation on its own: one slow event never holds up the next.
+        for (const message of Messages ?? []) {
+          const invocation = handle(message).catch(() => undefined);
+          inFlight.add(invocation);
+          void invocation.finally(() => inFlight.delete(invocation));
+        }
       } catch {
         // The emulator going away (shutdown) or a blip: try again shortly.
         await new Promise((resolve) => setTimeout(resolve, 500));
@@ -122,6 +160,8 @@ export function startAsyncInvoker(options: AsyncInvokerOptions): { stop: () => P
     stop: async () => {
       running = false;
       await loop;
+      // Let invocations under way finish, but no longer than a few seconds: stopping must not hang on one.
+      await Promise.race([Promise.all(inFlight), new Promise((resolve) => setTimeout(resolve, 5000))]);
     },
   };
 }

@@ -19,6 +19,7 @@ import { reconcile } from "../reconcile/reconcile.js";
 import { createTriggerHandler, type TriggerResult } from "../trigger/handler.js";
 import { functionDeps, makeS3 } from "../wiring.js";
 import { startAsyncInvoker } from "./async-invoker.js";
+import { functionTimeout } from "./function-timeouts.js";
 import {
   applyInfra,
   applyManifests,
@@ -169,7 +170,9 @@ async function startOnBed(
     },
     fileLogger("dropbuild-nightly", logFile("nightly")),
   );
+  const deployed = join(repoRoot, "serverless.yml");
   const rebuildInvoker = startAsyncInvoker({
+    timeoutSeconds: functionTimeout(deployed, "nightly"),
     sqs,
     queueUrl: rebuilds,
     deadLetterQueueUrl: deadLetter,
@@ -181,6 +184,7 @@ async function startOnBed(
     },
   });
   const invoker = startAsyncInvoker({
+    timeoutSeconds: functionTimeout(deployed, "trigger"),
     sqs,
     queueUrl: uploads,
     deadLetterQueueUrl: deadLetter,

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { repoRoot } from "../../bed/paths.js";
+import { isAlive } from "../../bed/processes.js";
 import type { LocalState } from "./runtime.js";
 
 /** Where `dropbuild local` keeps its state; DROPBUILD_LOCAL_DIR overrides. */
@@ -11,13 +12,9 @@ export function localDir(env: Record<string, string | undefined> = process.env):
 
 const stateFile = (dir: string) => join(dir, "local.json");
 
+/** Is the process alive (an exited one nobody has reaped yet does not count)? */
 export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return isAlive(pid);
 }
 
 /** The running local runtime, if any (a state file whose process is alive). */

@@ -51,6 +51,11 @@ export function firewallRules(network: NodeNetwork, openPorts: number[], family:
 }
 
 const TOOLS = { 4: "iptables", 6: "ip6tables" } as const;
+/** Each bed chain with the built-in chain that jumps to it. */
+const HOOKS = [
+  ["INPUT", BED_CHAINS.input],
+  ["FORWARD", BED_CHAINS.forward],
+] as const;
 
 async function chainExists(run: Run, tool: string, chain: string): Promise<boolean> {
   return run(tool, ["-w", "-S", chain]).then(
@@ -68,10 +73,7 @@ export async function setUpNetwork(network: NodeNetwork, openPorts: number[], ru
   await run("ip", ["link", "set", network.bridge, "up"]);
   for (const family of [4, 6] as const) {
     const tool = TOOLS[family];
-    for (const [builtin, chain] of [
-      ["INPUT", BED_CHAINS.input],
-      ["FORWARD", BED_CHAINS.forward],
-    ] as const) {
+    for (const [builtin, chain] of HOOKS) {
       await run(tool, ["-w", "-N", chain]);
       await run(tool, ["-w", "-I", builtin, "1", "-j", chain]);
     }
@@ -84,10 +86,7 @@ export async function removeNetwork(network: NodeNetwork, run: Run = defaultRun)
   const removed: string[] = [];
   for (const family of [4, 6] as const) {
     const tool = TOOLS[family];
-    for (const [builtin, chain] of [
-      ["INPUT", BED_CHAINS.input],
-      ["FORWARD", BED_CHAINS.forward],
-    ] as const) {
+    for (const [builtin, chain] of HOOKS) {
       if (!(await chainExists(run, tool, chain))) continue;
       // Every jump to it, however many a killed bed left.
       while (

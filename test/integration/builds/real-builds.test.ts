@@ -186,32 +186,38 @@ describe("real builds on the bed's node", () => {
     }
   });
 
-  it("fails with the registry's answer when the builder has no registry credentials", async () => {
-    const anonymous = await deployOnBed({ real: true, env: { BUILD_BACKOFF_LIMIT: "0", REGISTRY_SECRET: "" } });
-    const repository = repo("noauth");
-    const id = await submit(
-      anonymous,
-      `contexts/${repository}/1.tar.gz`,
-      context({ Dockerfile: "FROM busybox:1.35\n" }),
-    );
-    const { record } = await reconcileUntil(anonymous, id, finished, 180_000);
+  /** A deployment with `settings`, one build of `dockerfile`: it must fail with `reason` and push nothing. */
+  async function failsPushingNothing(
+    name: string,
+    settings: Record<string, string>,
+    dockerfile: string,
+    reason: RegExp,
+  ) {
+    const deployment = await deployOnBed({ real: true, env: { BUILD_BACKOFF_LIMIT: "0", ...settings } });
+    const repository = repo(name);
+    const id = await submit(deployment, `contexts/${repository}/1.tar.gz`, context({ Dockerfile: dockerfile }));
+    const { record } = await reconcileUntil(deployment, id, finished, 180_000);
     expect(record.status).toBe("FAILED");
-    expect(record.reason).toMatch(/UNAUTHORIZED|authentication required|401/i);
+    expect(record.reason).toMatch(reason);
     expect(await registryTags(node, repository)).toEqual([]);
+  }
+
+  it("fails with the registry's answer when the builder has no registry credentials", async () => {
+    await failsPushingNothing(
+      "noauth",
+      { REGISTRY_SECRET: "" },
+      "FROM busybox:1.35\n",
+      /UNAUTHORIZED|authentication required|401/i,
+    );
   });
 
   it("ends a build that runs past activeDeadlineSeconds, and pushes nothing", async () => {
-    const slow = await deployOnBed({ real: true, env: { BUILD_BACKOFF_LIMIT: "0", BUILD_DEADLINE_SECONDS: "8" } });
-    const repository = repo("deadline");
-    const id = await submit(
-      slow,
-      `contexts/${repository}/1.tar.gz`,
-      context({ Dockerfile: "FROM busybox:1.35\nRUN sleep 120\n" }),
+    await failsPushingNothing(
+      "deadline",
+      { BUILD_DEADLINE_SECONDS: "8" },
+      "FROM busybox:1.35\nRUN sleep 120\n",
+      /DeadlineExceeded|deadline/i,
     );
-    const { record } = await reconcileUntil(slow, id, finished, 180_000);
-    expect(record.status).toBe("FAILED");
-    expect(record.reason).toMatch(/DeadlineExceeded|deadline/i);
-    expect(await registryTags(node, repository)).toEqual([]);
   });
 
   it("cancels a running build: its pod goes and no image is pushed after CANCELLED", async () => {

@@ -92,6 +92,7 @@ describe("real builds on the bed's node", () => {
     const [pod] = (
       await core.listNamespacedPod({ namespace: "dropbuild", labelSelector: `dropbuild.dev/build-id=${id}` })
     ).items;
+    expect(pod?.spec?.nodeName, "real builds run on the real node, never on kwok's").toBe(node.name);
     const fetchEnv = pod?.spec?.initContainers?.find((c) => c.name === "fetch-context")?.env ?? [];
     expect(fetchEnv.map((e) => e.name)).toEqual(
       expect.arrayContaining(["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"]),

@@ -70,24 +70,24 @@ async function both<A, B>(first: Promise<A>, second: Promise<B>, progress: Progr
 export async function ensureBedBinaries(progress: Progress): Promise<BedBinaries> {
   const versions = readVersions();
   const cache = cacheDir();
-  // Debian packages and the staging root filesystem are mostly downloads, so
-  // they overlap with the Go builds; those run one at a time, each using
-  // every core.
+  // Debian packages, the staging root filesystem and moto's virtualenv are
+  // mostly downloads, so they overlap with the Go builds; those run one at a
+  // time, each using every core.
   const host = (async () => {
     const system = await ensureSystemPackages(progress);
     const stagingLayer = await ensureStagingLayer(versions, cache, system.mmdebstrap, progress);
-    return { system, stagingLayer };
+    const motoPython = await ensureMoto(versions, cache, progress);
+    return { system, stagingLayer, motoPython };
   })();
   const built = (async () => {
-    const motoPython = await ensureMoto(versions, cache, progress);
     const etcd = await ensureGoBinaries(await etcdBuild(versions), cache, progress);
     const kwok = await ensureGoBinaries(kwokBuild(versions), cache, progress);
     const kube = await ensureGoBinaries(kubernetesBuild(versions), cache, progress);
     const stages = await kwokNodeStages(versions.kwok, cache);
     const node = await ensureNodeGoBinaries(versions, cache, progress);
-    return { motoPython, etcd, kwok, kube, stages, node };
+    return { etcd, kwok, kube, stages, node };
   })();
-  const [{ system, stagingLayer }, { motoPython, etcd, kwok, kube, stages, node }] = await both(host, built, progress);
+  const [{ system, stagingLayer, motoPython }, { etcd, kwok, kube, stages, node }] = await both(host, built, progress);
   const images = await ensureBedImages(
     {
       registry: node.registry,

@@ -3,10 +3,63 @@ import { Header } from "tar";
 
 export interface TarEntrySpec {
   path: string;
-  type?: "File" | "Directory" | "SymbolicLink" | "Link" | "CharacterDevice" | "BlockDevice" | "FIFO";
+  type?:
+    | "File"
+    | "Directory"
+    | "SymbolicLink"
+    | "Link"
+    | "CharacterDevice"
+    | "BlockDevice"
+    | "FIFO"
+    | "ContiguousFile"
+    | "SparseFile"
+    | "GNUDumpDir"
+    | "ExtendedHeader"
+    | "GlobalExtendedHeader"
+    | "NextFileHasLongPath"
+    | "NextFileHasLongLinkpath";
   body?: string | Buffer;
   linkpath?: string;
+  /** The size the header declares; by default the body's length (0 for types without a body). */
+  size?: number;
 }
+
+const TYPES_WITH_BODY = new Set<TarEntrySpec["type"]>([
+  "File",
+  "ContiguousFile",
+  "SparseFile",
+  "GNUDumpDir",
+  "ExtendedHeader",
+  "GlobalExtendedHeader",
+  "NextFileHasLongPath",
+  "NextFileHasLongLinkpath",
+]);
+
+/** One 512-byte header, declaring whatever size it is told: the body is the caller's business. */
+export function tarHeader(entry: TarEntrySpec): Buffer {
+  const type = entry.type ?? "File";
+  const body = Buffer.from(entry.body ?? "");
+  const header = new Header({
+    path: entry.path,
+    type,
+    linkpath: entry.linkpath,
+    size: entry.size ?? (TYPES_WITH_BODY.has(type) ? body.length : 0),
+    mode: type === "Directory" ? 0o755 : 0o644,
+    mtime: new Date("2026-01-01T00:00:00Z"),
+    uid: 0,
+    gid: 0,
+  });
+  const block = Buffer.alloc(512);
+  header.encode(block, 0);
+  return block;
+}
+
+/** A body padded to whole 512-byte blocks, as it follows its header. */
+const padded = (body: Buffer) => {
+  const blocks = Buffer.alloc(Math.ceil(body.length / 512) * 512);
+  body.copy(blocks);
+  return blocks;
+};
 
 /**
  * Build a tar archive byte by byte, so tests can make hostile contexts
@@ -15,32 +68,72 @@ export interface TarEntrySpec {
 export function tarArchive(entries: TarEntrySpec[], options: { endMarker?: boolean } = {}): Buffer {
   const blocks: Buffer[] = [];
   for (const entry of entries) {
+    blocks.push(tarHeader(entry));
     const body = Buffer.from(entry.body ?? "");
-    const type = entry.type ?? "File";
-    const header = new Header({
-      path: entry.path,
-      type,
-      linkpath: entry.linkpath,
-      size: type === "File" ? body.length : 0,
-      mode: type === "Directory" ? 0o755 : 0o644,
-      mtime: new Date("2026-01-01T00:00:00Z"),
-      uid: 0,
-      gid: 0,
-    });
-    const block = Buffer.alloc(512);
-    header.encode(block, 0);
-    blocks.push(block);
-    if (type === "File" && body.length > 0) {
-      const padded = Buffer.alloc(Math.ceil(body.length / 512) * 512);
-      body.copy(padded);
-      blocks.push(padded);
-    }
+    if (TYPES_WITH_BODY.has(entry.type ?? "File") && body.length > 0) blocks.push(padded(body));
   }
   if (options.endMarker !== false) blocks.push(Buffer.alloc(1024));
   return Buffer.concat(blocks);
 }
 
+/** A PAX extended header (type x) and its records, describing the entry that follows it. */
+export function paxHeader(records: Record<string, string>, path = "PaxHeader/entry"): TarEntrySpec {
+  const lines = Object.entries(records).map(([key, value]) => {
+    const record = ` ${key}=${value}\n`;
+    // The length prefix counts itself: grow it until it does.
+    let length = Buffer.byteLength(record) + 1;
+    while (String(length).length + Buffer.byteLength(record) !== length) length += 1;
+    return `${length}${record}`;
+  });
+  return { path, type: "ExtendedHeader", body: lines.join("") };
+}
+
+/** A GNU long-name header (type L): the path of the entry that follows it, however long. */
+export const gnuLongName = (path: string): TarEntrySpec => ({
+  path: "././@LongLink",
+  type: "NextFileHasLongPath",
+  body: `${path}\0`,
+});
+
 export const gzip = (data: Buffer) => gzipSync(data);
+
+/** A run of `bytes` zeros inside a gzipStream: costs about 1 KB of output per MiB. */
+export interface Zeros {
+  zeros: number;
+}
+
+/** The same bytes many times over inside a gzipStream, compressed once. */
+export interface Repeat {
+  repeat: Buffer;
+  times: number;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * A gzip file of any uncompressed size in constant memory, as a stream of
+ * chunks: each part is its own gzip member (RFC 1952 allows many in one
+ * file, and gunzip joins them), a run of zeros repeats one compressed
+ * MiB — the ratio (about 1000:1) of a real gzip bomb — and a repeated part
+ * is compressed once.
+ */
+export function* gzipStream(parts: (Buffer | Zeros | Repeat)[]): Generator<Buffer> {
+  const mebibyteOfZeros = gzipSync(Buffer.alloc(MiB));
+  for (const part of parts) {
+    if (Buffer.isBuffer(part)) {
+      yield gzipSync(part);
+      continue;
+    }
+    if ("repeat" in part) {
+      const member = gzipSync(part.repeat);
+      for (let i = 0; i < part.times; i++) yield member;
+      continue;
+    }
+    let left = part.zeros;
+    for (; left >= MiB; left -= MiB) yield mebibyteOfZeros;
+    if (left > 0) yield gzipSync(Buffer.alloc(left));
+  }
+}
 
 /** A small valid context: a Dockerfile and one source file. */
 export function sampleContext(

@@ -5,7 +5,7 @@ import { createTriggerHandler } from "../../../src/trigger/handler.js";
 import { admin } from "../../support/bed.js";
 import { deployOnBed } from "../../support/deployment.js";
 import { queryByRepository } from "../../support/records.js";
-import { gzip, sampleContext, type TarEntrySpec, tarArchive } from "../../support/tar.js";
+import { gzip, gzipStream, sampleContext, type TarEntrySpec, tarArchive, tarHeader } from "../../support/tar.js";
 
 const dockerfile: TarEntrySpec = { path: "Dockerfile", body: "FROM scratch\n" };
 const withDockerfile = (...entries: TarEntrySpec[]) => gzip(tarArchive([dockerfile, ...entries]));
@@ -91,6 +91,61 @@ const HOSTILE: { name: string; key: string; body: Buffer; metadata?: Record<stri
     key: "contexts/h/bomb/1.tar.gz",
     body: withDockerfile({ path: "zeros", body: Buffer.alloc(20 * 1024 * 1024) }),
     reason: /more than the limit/,
+  },
+  {
+    // Under the 1 MiB limit as uploaded, so only inspection can catch it.
+    name: "gzip bomb after the archive's end (0.5 MB expanding to 512 MiB)",
+    key: "contexts/h/trailingbomb/1.tar.gz",
+    body: Buffer.concat([...gzipStream([tarArchive([dockerfile]), { zeros: 512 * 1024 ** 2 }])]),
+    reason: /unpacks to more than the limit of 1048576 bytes/,
+  },
+  {
+    name: "entry declaring 6 GiB",
+    key: "contexts/h/declared/1.tar.gz",
+    body: Buffer.concat([
+      ...gzipStream([
+        tarArchive([dockerfile], { endMarker: false }),
+        tarHeader({ path: "zeros", size: 6 * 1024 ** 3 }),
+        { zeros: 512 * 1024 ** 2 },
+      ]),
+    ]),
+    reason: /files add up to more than the limit of 1048576 bytes/,
+  },
+  {
+    name: "empty tar archive",
+    key: "contexts/h/emptytar/1.tar.gz",
+    body: gzip(tarArchive([])),
+    reason: /^no Dockerfile at "Dockerfile" in the context \(the archive holds no files\)$/,
+  },
+  {
+    name: "gzip inside gzip",
+    key: "contexts/h/twice/1.tar.gz",
+    body: gzip(good),
+    reason: /gzip-compressed twice/,
+  },
+  {
+    name: "sparse file",
+    key: "contexts/h/sparse/1.tar.gz",
+    body: withDockerfile({ path: "disk.img", type: "SparseFile", body: "x" }),
+    reason: /"disk.img" is a sparse file/,
+  },
+  {
+    name: "hard link to a symlink",
+    key: "contexts/h/linktolink/1.tar.gz",
+    body: withDockerfile(
+      { path: "d/l", type: "SymbolicLink", linkpath: "../x" },
+      { path: "h", type: "Link", linkpath: "d/l" },
+    ),
+    reason: /hard link "h" points to "d\/l", which is not a regular file/,
+  },
+  {
+    name: "symlink inside a symlink",
+    key: "contexts/h/throughlink/1.tar.gz",
+    body: withDockerfile(
+      { path: "a", type: "SymbolicLink", linkpath: "." },
+      { path: "a/l", type: "SymbolicLink", linkpath: "../x" },
+    ),
+    reason: /"a\/l" lies inside "a", which is a symlink/,
   },
   {
     name: "build-args not JSON",

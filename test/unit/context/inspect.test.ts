@@ -78,6 +78,15 @@ describe("inspectContext", () => {
     expect(await reasonFor(gzip(Buffer.alloc(0)), { compression: "gzip" })).toMatch(/the context is empty/);
   });
 
+  it.each([
+    ["an end marker alone", tarArchive([])],
+    ["a whole empty record, as GNU tar writes it", Buffer.alloc(10_240)],
+  ])("rejects an empty tar archive (%s) by saying the Dockerfile is missing", async (_name, empty) => {
+    expect(await reasonFor(gzip(empty), { compression: "gzip" })).toBe(
+      'no Dockerfile at "Dockerfile" in the context (the archive holds no files)',
+    );
+  });
+
   it("rejects a truncated gzip stream", async () => {
     const whole = gzip(withDockerfile({ path: "big.bin", body: Buffer.alloc(200_000, 7) }));
     expect(await reasonFor(whole.subarray(0, whole.length - 20), { compression: "gzip" })).toMatch(/truncated/);

@@ -1,0 +1,91 @@
+import { createHash } from "node:crypto";
+import { quoted } from "./entry-rules.js";
+
+/**
+ * Two 32-bit FNV-style hashes of a path, 53 bits of them kept: exact in a
+ * double, and extended one character at a time, so every prefix of a path is
+ * hashed in one pass.
+ */
+const step1 = (h: number, c: number) => Math.imul(h ^ c, 0x01000193);
+const step2 = (h: number, c: number) => Math.imul(h ^ c, 0x5bd1e995) ^ (h >>> 15);
+const key = (a: number, b: number) => (a >>> 0) * 2_097_152 + (b >>> 11);
+const SEED1 = 0x811c9dc5;
+const SEED2 = 0x9747b28c;
+const SLASH = 0x2f;
+
+/**
+ * What the archive has made so far, as far as links need to know. A link
+ * checked on its own (entry-rules.ts) is judged on paper; tar unpacks it on
+ * disk, where earlier entries change what a path means:
+ *
+ *   a -> .          (fine on its own)
+ *   a/l -> ../x     (on paper: x; on disk a/l is ./l, so ../x leaves the context)
+ *   d/l -> ../x     (fine on its own: x)
+ *   h  => d/l       (a hard link to the symlink: the same "../x", now read from the top)
+ *
+ * So no entry may be written through a symlink, and a hard link must name a
+ * regular file earlier in the archive. Memory stays small whatever the paths:
+ * symlinks are kept as 53-bit hashes (a collision can only reject,
+ * never admit) and regular files as SHA-256 digests (a collision would admit).
+ */
+export class LinkLedger {
+  private readonly symlinks = new Set<number>();
+  /** A bit per hash bucket, so most prefixes are ruled out without a Set lookup (a boxed number each). */
+  private readonly maybeSymlink = new Uint32Array(1 << 18);
+  private deepestSymlink = 0;
+  private readonly files = new Set<string>();
+
+  /** Record a normalised entry (no "./", no trailing "/"); returns why it may not be unpacked, if so. */
+  admit(path: string, type: string, linkpath = ""): string | undefined {
+    const through = this.symlinkAbove(path);
+    if (through !== undefined) {
+      return `entry ${quoted(path)} lies inside ${quoted(through)}, which is a symlink: unpacking would write wherever that link leads`;
+    }
+    if (type === "Link" && !this.files.has(digest(linkpath))) {
+      return `hard link ${quoted(path)} points to ${quoted(linkpath)}, which is not a regular file earlier in the context`;
+    }
+    const regular = type === "File" || type === "OldFile" || type === "ContiguousFile" || type === "Link";
+    if (regular) this.files.add(digest(path));
+    else this.files.delete(digest(path));
+    if (type === "SymbolicLink") this.addSymlink(path);
+    return undefined;
+  }
+
+  private addSymlink(path: string): void {
+    let a = SEED1;
+    let b = SEED2;
+    let depth = 1;
+    for (let i = 0; i < path.length; i++) {
+      const c = path.charCodeAt(i);
+      if (c === SLASH) depth += 1;
+      a = step1(a, c);
+      b = step2(b, c);
+    }
+    this.symlinks.add(key(a, b));
+    const bucket = a >>> 14;
+    this.maybeSymlink[bucket] = (this.maybeSymlink[bucket] ?? 0) | (1 << (a & 31));
+    this.deepestSymlink = Math.max(this.deepestSymlink, depth);
+  }
+
+  /** The first directory above `path` that is a known symlink; one pass over the path. */
+  private symlinkAbove(path: string): string | undefined {
+    if (this.symlinks.size === 0) return undefined;
+    let a = SEED1;
+    let b = SEED2;
+    let depth = 0;
+    for (let i = 0; i < path.length; i++) {
+      const c = path.charCodeAt(i);
+      if (c === SLASH) {
+        depth += 1;
+        const bucket = this.maybeSymlink[a >>> 14] ?? 0;
+        if (bucket & (1 << (a & 31)) && this.symlinks.has(key(a, b))) return path.slice(0, i);
+        if (depth >= this.deepestSymlink) return undefined;
+      }
+      a = step1(a, c);
+      b = step2(b, c);
+    }
+    return undefined;
+  }
+}
+
+const digest = (path: string) => createHash("sha256").update(path).digest("base64");

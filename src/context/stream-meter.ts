@@ -1,0 +1,57 @@
+import { Transform, type TransformCallback } from "node:stream";
+import type { Compression } from "../build/key.js";
+
+/** Stops the stream at the first problem, carrying the reason a person reads. */
+export class Rejection extends Error {
+  override name = "Rejection";
+}
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+/** Room for the tar headers, padding and end marker around files whose sizes add up to just under the limit. */
+const TAR_OVERHEAD = 64 * 1024;
+
+/**
+ * Counts the tar stream's bytes as they pass (after decompression), stops
+ * the stream once they pass the limit, and refuses a tar stream that is
+ * itself gzip: the tar parser would silently inflate it a second time,
+ * out of this meter's sight.
+ */
+export class TarStreamMeter extends Transform {
+  bytes = 0;
+  private start = Buffer.alloc(0);
+
+  constructor(
+    private readonly limit: number,
+    private readonly compression: Compression,
+    private readonly onReject: (rejection: Rejection) => void,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.start.length < GZIP_MAGIC.length) {
+      this.start = Buffer.concat([this.start, chunk.subarray(0, GZIP_MAGIC.length)]);
+      if (this.start.subarray(0, GZIP_MAGIC.length).equals(GZIP_MAGIC)) {
+        this.reject(
+          done,
+          this.compression === "none"
+            ? "the context is gzip-compressed but its key ends in .tar; name it .tar.gz or .tgz"
+            : "the context is gzip-compressed twice; upload the .tar.gz itself, not a gzip of it",
+        );
+        return;
+      }
+    }
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit + TAR_OVERHEAD) {
+      this.reject(done, `the context unpacks to more than the limit of ${this.limit} bytes`);
+      return;
+    }
+    done(null, chunk);
+  }
+
+  private reject(done: TransformCallback, reason: string): void {
+    const rejection = new Rejection(reason);
+    this.onReject(rejection);
+    done(rejection);
+  }
+}

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from "node:http";
 import type { V1Job, V1JobList, V1Pod, V1PodList } from "@kubernetes/client-node";
 import type { ClusterConnector } from "./connect.js";
 import { ANNOTATIONS, LABELS, labelValue, RECORD_FINALIZER } from "./job.js";
@@ -11,10 +12,41 @@ export class ClusterUnavailableError extends Error {
   }
 }
 
+/** What to check first, by status, when the cluster refuses a Job for good. */
+const REFUSAL_HINTS: Record<number, string> = {
+  400: "the Job made from this build's settings and metadata is malformed",
+  401: "the cluster does not accept the functions' credentials (for EKS: the role's access entry)",
+  403: "the functions' RBAC (infra/k8s) or an admission policy does not allow this Job",
+  404: "the build namespace does not exist",
+  422: "the Job made from this build's settings and metadata is invalid",
+};
+
+/**
+ * The cluster refused a build's Job with an answer that would not change on
+ * retry (see isPermanentStatus): the build cannot start, and retrying the
+ * invocation would only park it in the dead-letter queue while its record
+ * stays QUEUED. The message is the reason a person reads on the record.
+ */
+export class JobRefusedError extends Error {
+  override name = "JobRefusedError";
+  constructor(
+    readonly code: number,
+    apiMessage: string,
+    options?: { cause?: unknown },
+  ) {
+    const hint = REFUSAL_HINTS[code];
+    super(
+      `the cluster refused the build's Job (${code} ${STATUS_CODES[code] ?? "error"}): ${apiMessage.slice(0, 500)}${hint ? ` (${hint})` : ""}`,
+      options,
+    );
+  }
+}
+
 export type CreateJobResult = "created" | "exists";
 
 /** What the trigger needs from the cluster. */
 export interface BuildCluster {
+  /** Throws JobRefusedError when the cluster refuses for good, ClusterUnavailableError when worth retrying. */
   createJob(job: V1Job): Promise<CreateJobResult>;
 }
 
@@ -100,7 +132,11 @@ export class KubernetesBuildCluster implements ReconcileCluster {
     }
   }
 
-  /** Create the Job; one that already exists (409) counts as done, which makes retries safe. */
+  /**
+   * Create the Job; one that already exists (409) counts as done, which makes
+   * retries safe. A permanent refusal is a JobRefusedError; anything else
+   * (5xx, 429, timeouts, connection errors) a ClusterUnavailableError.
+   */
   async createJob(job: V1Job): Promise<CreateJobResult> {
     const namespace = job.metadata?.namespace ?? "default";
     try {
@@ -112,6 +148,9 @@ export class KubernetesBuildCluster implements ReconcileCluster {
       return "created";
     } catch (error: unknown) {
       if (error instanceof KubeApiError && error.code === 409) return "exists";
+      if (error instanceof KubeApiError && error.permanent) {
+        throw new JobRefusedError(error.code, error.apiMessage, { cause: error });
+      }
       if (error instanceof ClusterUnavailableError) throw error;
       throw new ClusterUnavailableError(`could not create Job ${job.metadata?.name}: ${describe(error)}`, {
         cause: error,

@@ -11,22 +11,37 @@ export interface ClusterConnection {
   insecureSkipTLSVerify?: boolean;
 }
 
+/**
+ * Whether the API server would give the same answer to the same request
+ * again: a 4xx other than 408 (request timeout), 409 (conflict: re-read and
+ * retry) and 429 (throttled). Forbidden, invalid or refused by an admission
+ * policy stays so; 5xx, throttling, timeouts and connection errors pass.
+ * The one place that decides what is worth retrying.
+ */
+export const isPermanentStatus = (code: number) => code >= 400 && code < 500 && ![408, 409, 429].includes(code);
+
 /** The API server answered with an error status. `code` is the HTTP status (409 conflict, 422 invalid, …). */
 export class KubeApiError extends Error {
   override name = "KubeApiError";
+  /** The Status message the API server gave (the body itself when it is not a Status). */
+  readonly apiMessage: string;
+  /** Asking again would get the same answer (see isPermanentStatus). */
+  readonly permanent: boolean;
   constructor(
     readonly code: number,
     readonly body: string,
     what: string,
   ) {
-    const reason = (() => {
+    const apiMessage = (() => {
       try {
         return (JSON.parse(body) as { message?: string }).message ?? body;
       } catch {
         return body;
       }
     })();
-    super(`${what}: the Kubernetes API answered ${code}: ${reason.slice(0, 300)}`);
+    super(`${what}: the Kubernetes API answered ${code}: ${apiMessage.slice(0, 300)}`);
+    this.apiMessage = apiMessage;
+    this.permanent = isPermanentStatus(code);
   }
 }
 

@@ -2,7 +2,8 @@ import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import type { BuildEvents } from "../aws/build-events.js";
 import type { LogArchive } from "../aws/log-archive.js";
 import { type BuildRecord, isTerminal, STATUS_RANK, specOfRecord } from "../build/record.js";
-import type { ReconcileCluster } from "../kube/cluster.js";
+import { failUnstartedBuild } from "../builds/fail-unstarted.js";
+import { JobRefusedError, type ReconcileCluster } from "../kube/cluster.js";
 import { type JobSettings, RECORD_FINALIZER, renderJob } from "../kube/job.js";
 import type { BuildStore } from "../store/builds.js";
 import { pool } from "../util/pool.js";
@@ -41,6 +42,8 @@ export interface ReconcileReport {
   eventsPublished: number;
   logsArchived: number;
   jobsRecreated: number;
+  /** Lost Jobs the cluster refused to re-create for good: those builds were ended FAILED. */
+  jobsRefused: number;
   /** Suspended Jobs released from the queue. */
   released: number;
   /** True when the run stopped to stay inside its time; the next run carries on. */
@@ -97,6 +100,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     eventsPublished: 0,
     logsArchived: 0,
     jobsRecreated: 0,
+    jobsRefused: 0,
     released: 0,
     stoppedEarly: false,
   };
@@ -267,9 +271,11 @@ async function publishAndRelease(
  * A QUEUED record whose Job never appeared: the trigger crashed between its
  * two steps and was not retried. We re-create the Job (rather than fail the
  * build), so the upload is not lost; the Job name is the same, so a Job that
- * appears meanwhile makes this a no-op (409). The sweep reads only ids and
- * Job names, and a warm reconciler runs it at most every half grace period:
- * a lost Job comes back within 1.5 grace periods either way.
+ * appears meanwhile makes this a no-op (409). A Job the cluster refuses for
+ * good (403, 422) ends its build FAILED, so the sweep does not meet it again
+ * on every run; other errors throw and the next run retries. The sweep reads
+ * only ids and Job names, and a warm reconciler runs it at most every half
+ * grace period: a lost Job comes back within 1.5 grace periods either way.
  */
 async function recreateMissingJobs(
   seen: Set<string>,
@@ -300,7 +306,12 @@ async function recreateMissingJobs(
         },
         deps.settings.job,
       );
-      if ((await deps.cluster.createJob(job)) === "created") report.jobsRecreated += 1;
+      try {
+        if ((await deps.cluster.createJob(job)) === "created") report.jobsRecreated += 1;
+      } catch (error: unknown) {
+        if (!(error instanceof JobRefusedError)) throw error;
+        if (await failUnstartedBuild(deps.store, record.id, error, deps.now())) report.jobsRefused += 1;
+      }
     }
   } while (cursor);
   memory.lastSweepMs = nowMs;

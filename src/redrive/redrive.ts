@@ -6,7 +6,7 @@ import type { TriggerResult } from "../trigger/handler.js";
 export type TriggerInvoker = (event: unknown) => Promise<TriggerResult>;
 
 export interface RedriveReport {
-  /** Events the trigger handled this time (built or rejected). */
+  /** Events the trigger handled this time (built, rejected, or failed for good). */
   replayed: number;
   /** Events whose build already existed (the trigger had got further than it seemed). */
   duplicates: number;

@@ -10,8 +10,9 @@ import {
   specOfRecord,
 } from "../build/record.js";
 import { type BuildSpec, buildSpecFrom } from "../build/spec.js";
+import { failUnstartedBuild } from "../builds/fail-unstarted.js";
 import { type ContextLimits, inspectContext } from "../context/inspect.js";
-import type { BuildCluster } from "../kube/cluster.js";
+import { type BuildCluster, JobRefusedError } from "../kube/cluster.js";
 import { type JobSettings, renderJob } from "../kube/job.js";
 import type { BuildStore } from "../store/builds.js";
 
@@ -56,6 +57,8 @@ export interface SubmitDeps {
 export type SubmitOutcome =
   | { outcome: "submitted"; id: string; job: "created" | "exists" }
   | { outcome: "rejected"; id: string; reason: string }
+  /** Accepted, but the cluster refused its Job for good (forbidden, invalid): FAILED with the reason. */
+  | { outcome: "failed"; id: string; reason: string }
   | { outcome: "duplicate"; id: string; status: BuildRecord["status"] };
 
 /**
@@ -65,11 +68,12 @@ export type SubmitOutcome =
  *        ─▶ record exists and is past QUEUED?  done (duplicate)
  *        ─▶ validate key, metadata and context (streamed)
  *        ─▶ conditional put of the record (QUEUED, or REJECTED with the reason)
- *        ─▶ create the Job (409 = already there)
+ *        ─▶ create the Job (409 = already there; refused for good = FAILED)
  *
  * A crash between the put and the Job leaves a QUEUED record; the retried
  * event finds it and creates the Job, so there is still exactly one.
- * Rejections are recorded, never thrown; infrastructure failures throw, so
+ * Rejections and permanent refusals (403, 422) are recorded, never thrown;
+ * failures worth retrying (cluster unreachable, 5xx, throttling) throw, so
  * the invocation fails and Lambda retries it.
  */
 export async function submitUpload(
@@ -173,7 +177,14 @@ async function createJob(
   // concurrent triggers can never exceed the cap between them.
   const suspend = deps.settings.maxConcurrentBuilds > 0 || Boolean(deps.settings.job.kueueQueueName);
   const job = renderJob({ buildId: id, jobName: jobNameFor(id), spec, source, suspend, queuedAt }, deps.settings.job);
-  const created = await deps.cluster.createJob(job);
+  let created: Awaited<ReturnType<BuildCluster["createJob"]>>;
+  try {
+    created = await deps.cluster.createJob(job);
+  } catch (error: unknown) {
+    if (!(error instanceof JobRefusedError)) throw error;
+    await failUnstartedBuild(deps.store, id, error, deps.now());
+    return { outcome: "failed", id, reason: error.message };
+  }
   if (recorded && created === "exists") return { outcome: "duplicate", id, status: "QUEUED" };
   return { outcome: "submitted", id, job: created };
 }

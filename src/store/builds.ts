@@ -9,6 +9,7 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { type BuildRecord, type BuildStatus, STATUS_RANK } from "../build/record.js";
 import { INDEXES } from "./table.js";
 
@@ -79,7 +80,9 @@ export class BuildStore {
   /**
    * Create the record unless one with this id exists. The id is derived from
    * the upload, so a redelivered S3 event lands here and finds the first
-   * record, which it gets back instead of overwriting.
+   * record, which it gets back instead of overwriting. The failed condition
+   * returns that record itself (ALL_OLD), as it stood when the write was
+   * refused, so no second read is needed.
    */
   async create(record: BuildRecord): Promise<CreateResult> {
     try {
@@ -94,7 +97,8 @@ export class BuildStore {
       return { created: true };
     } catch (error: unknown) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = (await this.get(record.id)) ?? (error.Item as BuildRecord | undefined);
+      // lib-dynamodb unmarshalls responses, not errors: error.Item is raw attribute values ({ "S": … }).
+      const existing = error.Item ? (unmarshall(error.Item) as BuildRecord) : await this.get(record.id);
       if (!existing) throw error;
       return { created: false, existing };
     }

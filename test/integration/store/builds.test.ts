@@ -1,7 +1,9 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import { type BuildRecord, type BuildStatus, STATUS_RANK } from "../../../src/build/record.js";
 import { ensureBuildsTable } from "../../../src/local/provision.js";
+import { BuildStore } from "../../../src/store/builds.js";
 import { makeBuildStore } from "../../../src/wiring.js";
 import { awsConfig, uniqueName } from "../../support/bed.js";
 import { bedConfig } from "../../support/deployment.js";
@@ -44,5 +46,31 @@ describe("build store: the reads the reconciler and the live view lean on", () =
     expect(page.builds.map((b) => b.id).sort()).toEqual(["q0", "q1", "q2", "q3", "q4"]);
     // Ids and Job names only: nothing else of the record is read.
     expect(page.builds[0]).toEqual({ id: expect.any(String), jobName: expect.stringMatching(/^dropbuild-q/) });
+  });
+
+  it("gives back the record that already has an id as a BuildRecord, read from the failed condition itself", async () => {
+    // Prepare
+    const table = uniqueName("builds");
+    await ensureBuildsTable(new DynamoDBClient(awsConfig()), table);
+    const client = new DynamoDBClient(awsConfig());
+    const requests: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        requests.push(String(context.commandName));
+        return next(args);
+      },
+      { step: "initialize" },
+    );
+    const store = new BuildStore(DynamoDBDocumentClient.from(client), table);
+    const first = { ...record("dup", "QUEUED", "2026-11-25T10:00:00.000Z"), buildArgs: { VERSION: "1" } };
+    await store.create(first);
+    requests.length = 0;
+
+    // Act: the same id again (a redelivered S3 event), with other content
+    const again = await store.create({ ...first, status: "REJECTED", statusRank: STATUS_RANK.REJECTED, tag: "other" });
+
+    // Assess: the stored record, typed as the table holds it (not DynamoDB's { "S": … } attribute values), no extra read
+    expect(again).toEqual({ created: false, existing: first });
+    expect(requests).toEqual(["PutItemCommand"]);
   });
 });

@@ -100,6 +100,9 @@ export async function stopDaemon(record: DaemonRecord, graceMs = 5000): Promise<
   const deadline = Date.now() + graceMs;
   while (isAlive(record.pid) && Date.now() < deadline) await sleep(100);
   signalGroup("SIGKILL");
+  // Stopped means gone: a caller that looks right after (bed:down's teardown check) must not find it dying.
+  const killDeadline = Date.now() + 5000;
+  while (isAlive(record.pid) && Date.now() < killDeadline) await sleep(50);
 }
 
 /** A port the OS says is free on loopback right now. */

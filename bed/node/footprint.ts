@@ -225,19 +225,22 @@ export async function cleanFootprint(footprint: NodeFootprint, run: Run, file = 
   }
   // kubelet bind-mounts its root onto itself (to make it shared), so a point can be mounted more than once.
   let unmounted = 0;
-  for (let round = 0; round < 10; round += 1) {
-    const mounts = mountsBelow(await readFile("/proc/self/mountinfo", "utf8"), footprint.nodeDir);
-    if (mounts.length === 0) break;
-    for (const point of mounts) {
-      await run("umount", ["-l", point]).then(
-        () => {
-          unmounted += 1;
-        },
-        () => undefined,
-      );
+  const unmountAll = async () => {
+    for (let round = 0; round < 10; round += 1) {
+      const mounts = mountsBelow(await readFile("/proc/self/mountinfo", "utf8"), footprint.nodeDir);
+      if (mounts.length === 0) return;
+      for (const point of mounts) {
+        await run("umount", ["-l", point]).then(
+          () => {
+            unmounted += 1;
+          },
+          () => undefined,
+        );
+      }
+      await sleep(50);
     }
-  }
-  if (unmounted) done.push(`unmounted ${unmounted} mounts`);
+  };
+  await unmountAll();
   let removedCgroups = 0;
   for (let round = 0; round < 20; round += 1) {
     const dirs = cgroupDirs(footprint.cgroupRoot);
@@ -269,7 +272,21 @@ export async function cleanFootprint(footprint: NodeFootprint, run: Run, file = 
     await rm(path, { recursive: true, force: true });
     done.push(`removed ${path}`);
   }
-  await rm(footprint.nodeDir, { recursive: true, force: true });
+  // A mount that appears late (a dying process's last act) is unmounted again before giving up on the directory.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await rm(footprint.nodeDir, { recursive: true, force: true });
+      break;
+    } catch (error: unknown) {
+      if (attempt >= 5) {
+        done.push(`could not remove ${footprint.nodeDir}: ${error instanceof Error ? error.message : String(error)}`);
+        break;
+      }
+      await sleep(200);
+      await unmountAll();
+    }
+  }
+  if (unmounted) done.push(`unmounted ${unmounted} mounts`);
   await unlink(file).catch(() => undefined);
   await rmdir(dirname(file)).catch(() => undefined);
   return done;

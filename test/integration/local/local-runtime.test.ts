@@ -163,8 +163,10 @@ describe("dropbuild local", () => {
     const down = await dropbuild(["local", "down"], local);
 
     expect(down.code).toBe(0);
-    const left = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" })
+    // An exited process its new parent (init) has not reaped yet (state Z) runs nothing and holds nothing: not left.
+    const left = execFileSync("ps", ["-eo", "pid,stat,args"], { encoding: "utf8" })
       .split("\n")
+      .filter((line) => !/^\s*\d+\s+Z/.test(line))
       .filter((line) => line.includes(state.bed.stateDir) || line.trim().startsWith(`${state.pid} `));
     expect(left).toEqual([]);
   }, 120_000);

@@ -1,4 +1,5 @@
 import { BUILD_STATUSES, type BuildRecord, type BuildStatus } from "../build/record.js";
+import { checkRepository } from "../build/reference.js";
 import { accept, type Checked, refuse } from "../build/result.js";
 import type { BuildStore, RecordQuery } from "../store/builds.js";
 
@@ -14,11 +15,14 @@ const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 8
 /** `--since` accepts an ISO time or an age such as 30m, 12h, 7d. */
 export function parseSince(value: string, now: Date): Checked<string> {
   const relative = RELATIVE.exec(value.trim());
-  if (relative)
-    return accept(new Date(now.getTime() - Number(relative[1]) * (UNIT_MS[relative[2] ?? "s"] ?? 0)).toISOString());
-  const time = new Date(value);
+  const time = relative
+    ? new Date(now.getTime() - Number(relative[1]) * (UNIT_MS[relative[2] ?? "s"] ?? 0))
+    : new Date(value);
+  // An age further back than any date (e.g. 99999999999999w) is an invalid Date too.
   if (Number.isNaN(time.getTime()))
-    return refuse(`since "${value}" is neither an ISO time nor an age like 30m, 12h or 7d`);
+    return refuse(
+      `since ${JSON.stringify(value.slice(0, 80))} is neither an ISO time nor an age like 30m, 12h or 7d (back to year 1)`,
+    );
   return accept(time.toISOString());
 }
 
@@ -28,7 +32,12 @@ export function parseSince(value: string, now: Date): Checked<string> {
  */
 export function parseListQuery(raw: Record<string, string | undefined>, now: Date): Checked<RecordQuery> {
   const query: RecordQuery = {};
-  if (raw.repository) query.repository = raw.repository;
+  if (raw.repository) {
+    // "-" groups the rejected uploads whose key named no valid repository.
+    const repository = raw.repository === "-" ? accept("-") : checkRepository(raw.repository, "");
+    if (!repository.ok) return refuse(repository.reason);
+    query.repository = repository.value;
+  }
   if (raw.status) {
     const status = raw.status.toUpperCase();
     if (!BUILD_STATUSES.includes(status as BuildStatus)) {

@@ -11,7 +11,10 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { type BuildRecord, type BuildStatus, STATUS_RANK } from "../build/record.js";
+import { encodeCursor, startKeyFrom, statusCursorsFrom } from "./cursor.js";
 import { INDEXES } from "./table.js";
+
+export { InvalidCursorError } from "./cursor.js";
 
 /** Fields a status change may set, besides the status itself. */
 export type RecordChanges = Partial<
@@ -47,25 +50,6 @@ export interface QueuedBuild {
 export interface RecordPage {
   records: BuildRecord[];
   cursor?: string;
-}
-
-const encodeCursor = (key: Record<string, unknown> | undefined) =>
-  key ? Buffer.from(JSON.stringify(key)).toString("base64url") : undefined;
-
-function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
-  if (!cursor) return undefined;
-  try {
-    return JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Record<string, unknown>;
-  } catch {
-    throw new InvalidCursorError();
-  }
-}
-
-export class InvalidCursorError extends Error {
-  override name = "InvalidCursorError";
-  constructor() {
-    super("the cursor is not one this API returned");
-  }
 }
 
 export type CreateResult = { created: true } | { created: false; existing: BuildRecord };
@@ -241,7 +225,7 @@ export class BuildStore {
         ExpressionAttributeNames: { "#status": "status", "#at": "submittedAt", "#id": "id", "#jobName": "jobName" },
         ExpressionAttributeValues: { ":queued": "QUEUED", ":before": before },
         Limit: 500,
-        ExclusiveStartKey: decodeCursor(cursor),
+        ExclusiveStartKey: startKeyFrom(cursor, { index: "status", value: "QUEUED" }),
       }),
     );
     const builds = (out.Items ?? []).map((item) => ({
@@ -268,7 +252,9 @@ export class BuildStore {
       filter = "#status = :status";
     }
     const records: BuildRecord[] = [];
-    let start = decodeCursor(query.cursor);
+    let start: Record<string, unknown> | undefined = query.repository
+      ? startKeyFrom(query.cursor, { index: "repository", value: query.repository, since: query.since })
+      : startKeyFrom(query.cursor, { index: "status", value: query.status ?? "", since: query.since });
     do {
       const out: QueryCommandOutput = await this.doc.send(
         new QueryCommand({
@@ -288,7 +274,7 @@ export class BuildStore {
 
   /** Every status, merged newest first: one index query per status, still no scan. */
   private async queryAll(query: RecordQuery, limit: number): Promise<RecordPage> {
-    const cursors = (decodeCursor(query.cursor) ?? {}) as Record<string, string | null>;
+    const cursors = statusCursorsFrom(query.cursor);
     const statuses = (["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"] as const).filter(
       (s) => cursors[s] !== null,
     );

@@ -1,0 +1,144 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createApiHandler } from "../../../src/api/handler.js";
+import { type BuildRecord, type BuildStatus, STATUS_RANK } from "../../../src/build/record.js";
+import { ensureBuildsTable } from "../../../src/local/provision.js";
+import { createLogger } from "../../../src/log.js";
+import { makeBuildStore } from "../../../src/wiring.js";
+import { awsConfig, uniqueName } from "../../support/bed.js";
+import { bedConfig } from "../../support/deployment.js";
+
+const cursorOf = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+const at = (minute: number) => `2026-11-25T10:${String(minute).padStart(2, "0")}:00.000Z`;
+
+function record(n: number, status: BuildStatus, repository: string): BuildRecord {
+  const id = n.toString(16).padStart(16, "0");
+  return {
+    id,
+    status,
+    statusRank: STATUS_RANK[status],
+    repository,
+    tag: `v${n}`,
+    destinations: [`registry.test/${repository}:v${n}`],
+    source: { bucket: "b", key: `contexts/${repository}/v${n}.tar.gz`, etag: "e" },
+    trigger: "upload",
+    namespace: "dropbuild",
+    submittedAt: at(n),
+    attempts: 0,
+    expiresAt: 2_000_000_000,
+  };
+}
+
+function request(method: string, path: string, query: Record<string, string> = {}): APIGatewayProxyEventV2 {
+  return {
+    rawPath: path,
+    queryStringParameters: query,
+    requestContext: { http: { method } },
+  } as unknown as APIGatewayProxyEventV2;
+}
+
+describe("HTTP API: bad input gets 400 and a message naming the parameter", () => {
+  let api: ReturnType<typeof createApiHandler>;
+  let call: (
+    method: string,
+    path: string,
+    query?: Record<string, string>,
+  ) => Promise<{ status: number; body: { error?: string; builds?: BuildRecord[]; cursor?: string } }>;
+
+  beforeAll(async () => {
+    const table = uniqueName("builds");
+    await ensureBuildsTable(new DynamoDBClient(awsConfig()), table);
+    const store = makeBuildStore(bedConfig({ BUILDS_TABLE: table }), awsConfig().credentials);
+    for (let n = 1; n <= 6; n++)
+      await store.create(record(n, n % 2 ? "SUCCEEDED" : "FAILED", n <= 3 ? "api/one" : "api/two"));
+    api = createApiHandler({ store, now: () => new Date("2026-11-25T12:00:00Z") }, createLogger("api-test"));
+    call = async (method, path, query = {}) => {
+      const response = await api(request(method, path, query));
+      return { status: response.statusCode ?? 0, body: JSON.parse(String(response.body)) };
+    };
+  });
+
+  /** A real cursor from a page of `query`. */
+  async function cursorFrom(query: Record<string, string>): Promise<string> {
+    const { body } = await call("GET", "/builds", { ...query, limit: "1" });
+    if (!body.cursor) throw new Error("the first page has no cursor");
+    return body.cursor;
+  }
+
+  it.each([
+    ["a cursor that is not base64 JSON", { cursor: "%%%not-a-cursor" }, /^cursor /],
+    ["a cursor of JSON the API never issued", { cursor: cursorOf({ a: 1 }) }, /^cursor /],
+    [
+      "a cursor of JSON the API never issued, on an index",
+      { repository: "api/one", cursor: cursorOf({ a: 1 }) },
+      /^cursor /,
+    ],
+    ["a cursor of a JSON number", { status: "FAILED", cursor: cursorOf(5) }, /^cursor /],
+    ["a cursor of JSON null", { status: "FAILED", cursor: cursorOf(null) }, /^cursor /],
+    ["a cursor whose inner cursors are not strings", { cursor: cursorOf({ QUEUED: 5 }) }, /^cursor /],
+    [
+      "a cursor with an empty key",
+      { status: "FAILED", cursor: cursorOf({ id: "", submittedAt: "", status: "FAILED" }) },
+      /^cursor /,
+    ],
+    ["a limit of zero", { limit: "0" }, /^limit "0"/],
+    ["a limit that is not a number", { limit: "ten" }, /^limit "ten"/],
+    ["a limit too large", { limit: "100000" }, /^limit "100000"/],
+    ["a since that is no time", { since: "yesterday" }, /^since "yesterday"/],
+    ["a since further back than any date", { since: "99999999999999w" }, /^since "99999999999999w"/],
+    ["a status that does not exist", { status: "DONE" }, /^status "DONE"/],
+    ["a repository that is no image name", { repository: "My App" }, /^repository "My App"/],
+    ["a repository longer than any image name", { repository: "a".repeat(3000) }, /^repository "a{10}/],
+    ["a parameter the API does not take", { state: "FAILED" }, /^unknown parameter "state"/],
+  ] as [string, Record<string, string>, RegExp][])("GET /builds with %s", async (_name, query, message) => {
+    const { status, body } = await call("GET", "/builds", query);
+
+    expect({ status, error: body.error }).toEqual({ status: 400, error: expect.stringMatching(message) });
+  });
+
+  it.each([
+    ["a repository query reused for a status", { repository: "api/one" }, { status: "FAILED" }],
+    ["a repository query reused for another repository", { repository: "api/one" }, { repository: "api/two" }],
+    ["a status query reused for all builds", { status: "FAILED" }, {}],
+    ["a query without since reused with a later one", { status: "SUCCEEDED" }, { status: "SUCCEEDED", since: at(6) }],
+  ])("GET /builds with the cursor of %s", async (_name, issuedFor, usedFor) => {
+    const cursor = await cursorFrom(issuedFor);
+
+    const { status, body } = await call("GET", "/builds", { ...usedFor, cursor });
+
+    expect(status).toBe(400);
+    expect(body.error).toMatch(/^cursor .*continues another query/);
+  });
+
+  it.each([
+    ["GET", "/builds/NOTANID"],
+    ["GET", "/builds/0000000000000001x"],
+    ["POST", "/builds/zzz/cancel"],
+  ])("%s %s names the id", async (method, path) => {
+    const { status, body } = await call(method, path);
+
+    expect(status).toBe(400);
+    expect(body.error).toMatch(/^id ".*" is not a build id/);
+  });
+
+  it.each([
+    ["all builds", {}],
+    ["one repository", { repository: "api/one" }],
+    ["one status", { status: "SUCCEEDED" }],
+    ["one status since a time", { status: "SUCCEEDED", since: at(2) }],
+  ])("pages through %s with the cursors it hands out", async (_name, query: Record<string, string>) => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const { status, body } = await call("GET", "/builds", { ...query, limit: "1", ...(cursor ? { cursor } : {}) });
+      expect(status).toBe(200);
+      seen.push(...(body.builds ?? []).map((b) => b.id));
+      cursor = body.cursor;
+    } while (cursor);
+
+    const { body: whole } = await call("GET", "/builds", query);
+    expect(seen).toEqual((whole.builds ?? []).map((b) => b.id));
+    expect(seen.length).toBeGreaterThan(1);
+  });
+});

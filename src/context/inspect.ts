@@ -4,7 +4,7 @@ import { createGunzip } from "node:zlib";
 import type { Compression } from "../build/key.js";
 import { accept, type Checked, refuse } from "../build/result.js";
 import { ArchiveWalk, normalise } from "./archive-walk.js";
-import { Rejection, TarStreamMeter } from "./stream-meter.js";
+import { GzipMagicCheck, Rejection, TarStreamMeter } from "./stream-meter.js";
 
 export interface ContextLimits {
   /** Most bytes the unpacked context may hold (file sizes summed, and the tar stream itself). */
@@ -43,13 +43,15 @@ export async function inspectContext(source: Readable, options: InspectOptions):
   const dockerfile = normalise(options.dockerfile);
   const walk = new ArchiveWalk(dockerfile, limits);
   let stop: Rejection | undefined;
-  const meter = new TarStreamMeter(limits.maxBytes, compression, (rejection) => {
+  const onReject = (rejection: Rejection) => {
     stop ??= rejection;
-  });
+  };
+  const meter = new TarStreamMeter(limits.maxBytes, compression, onReject);
   const consume = (chunks: AsyncIterable<Buffer>) => walk.consume(chunks);
   try {
     if (compression === "gzip") {
-      await pipeline(source, createGunzip({ chunkSize: INFLATE_CHUNK_BYTES }), meter, consume);
+      const inflate = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
+      await pipeline(source, new GzipMagicCheck(onReject), inflate, meter, consume);
     } else await pipeline(source, meter, consume);
   } catch (error: unknown) {
     // The first problem wins: later errors are only the pipeline being torn down.
@@ -75,8 +77,9 @@ function describeStreamError(error: unknown, compression: Compression, bytesRead
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
   const message = error instanceof Error ? error.message : String(error);
   if (code === "Z_DATA_ERROR" || /incorrect header check/.test(message)) {
+    // The stream began as gzip (GzipMagicCheck), so this is gzip data that broke partway.
     return compression === "gzip"
-      ? "the context is not gzip-compressed, though its key ends in .tar.gz or .tgz"
+      ? `the context's gzip data is corrupt (${message})`
       : "the context is not a valid tar archive";
   }
   if (code === "Z_BUF_ERROR" || /unexpected end of file/.test(message)) return "the context archive is truncated";

@@ -55,3 +55,30 @@ export class TarStreamMeter extends Transform {
     done(rejection);
   }
 }
+
+/**
+ * Passes a gzip stream on once its first bytes are gzip's magic number, and
+ * refuses it otherwise. Deciding this up front lets a later inflate error
+ * say the gzip data is corrupt, rather than guess whether it was ever gzip.
+ */
+export class GzipMagicCheck extends Transform {
+  private start = Buffer.alloc(0);
+
+  constructor(private readonly onReject: (rejection: Rejection) => void) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.start.length < GZIP_MAGIC.length) {
+      this.start = Buffer.concat([this.start, chunk.subarray(0, GZIP_MAGIC.length)]);
+      const seen = this.start.subarray(0, GZIP_MAGIC.length);
+      if (!GZIP_MAGIC.subarray(0, seen.length).equals(seen)) {
+        const rejection = new Rejection("the context is not gzip-compressed, though its key ends in .tar.gz or .tgz");
+        this.onReject(rejection);
+        done(rejection);
+        return;
+      }
+    }
+    done(null, chunk);
+  }
+}

@@ -64,6 +64,15 @@ describe("inspectContext", () => {
     );
   });
 
+  it("rejects gzip data that turns corrupt partway, saying so rather than that it is not gzip", async () => {
+    const whole = gzip(withDockerfile({ path: "big.bin", body: Buffer.alloc(200_000, 7) }));
+    const corrupt = Buffer.concat([
+      whole,
+      Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+    ]);
+    expect(await reasonFor(corrupt, { compression: "gzip" })).toMatch(/^the context's gzip data is corrupt \(/);
+  });
+
   it("rejects gzip data named .tar", async () => {
     expect(await reasonFor(gzip(sampleContext()))).toMatch(/gzip-compressed but its key ends in \.tar/);
   });

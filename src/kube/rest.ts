@@ -13,12 +13,15 @@ export interface ClusterConnection {
 
 /**
  * Whether the API server would give the same answer to the same request
- * again: a 4xx other than 408 (request timeout), 409 (conflict: re-read and
- * retry) and 429 (throttled). Forbidden, invalid or refused by an admission
- * policy stays so; 5xx, throttling, timeouts and connection errors pass.
- * The one place that decides what is worth retrying.
+ * again: a 4xx other than 401 (unauthenticated: a token that expired or a
+ * clock off, renewed on the next try; on EKS also a missing access entry,
+ * which an operator fixes and then replays the parked events), 408 (request
+ * timeout), 409 (conflict: re-read and retry) and 429 (throttled). Forbidden,
+ * invalid or refused by an admission policy stays so; 5xx, throttling,
+ * timeouts and connection errors pass. The one place that decides what is
+ * worth retrying.
  */
-export const isPermanentStatus = (code: number) => code >= 400 && code < 500 && ![408, 409, 429].includes(code);
+export const isPermanentStatus = (code: number) => code >= 400 && code < 500 && ![401, 408, 409, 429].includes(code);
 
 /** The API server answered with an error status. `code` is the HTTP status (409 conflict, 422 invalid, …). */
 export class KubeApiError extends Error {

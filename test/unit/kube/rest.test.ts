@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { isPermanentStatus, KubeApiError } from "../../../src/kube/rest.js";
 
 describe("what the Kubernetes API answers, and whether asking again can help", () => {
-  it.each([400, 401, 403, 404, 410, 422])("treats %i as permanent: the same request gets the same answer", (code) => {
+  it.each([400, 403, 404, 410, 422])("treats %i as permanent: the same request gets the same answer", (code) => {
     expect(isPermanentStatus(code)).toBe(true);
   });
 
-  it.each([408, 409, 429, 500, 502, 503, 504])("treats %i as worth retrying", (code) => {
+  it.each([401, 408, 409, 429, 500, 502, 503, 504])("treats %i as worth retrying", (code) => {
     expect(isPermanentStatus(code)).toBe(false);
   });
 

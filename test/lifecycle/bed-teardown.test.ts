@@ -3,8 +3,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type HostState, leftovers, readHostState } from "../../bed/node/host-state.js";
 import { repoRoot } from "../../bed/paths.js";
+import { isAlive } from "../../bed/processes.js";
 import { readState } from "../../bed/state.js";
 import { bedDown, bedUp } from "../../bed/up.js";
+import { eventually } from "../support/bed.js";
 import { bedProcessMarkers } from "../support/global-setup.js";
 
 /**
@@ -31,22 +33,27 @@ describe("bed:down", () => {
     try {
       await bedUp(killed, quiet);
       // As if the machine's OOM killer or a kill -9 took every process of the bed: nothing gets to clean up.
-      for (const daemon of readState(killed)?.daemons ?? []) {
+      const daemons = readState(killed)?.daemons ?? [];
+      for (const daemon of daemons) {
         try {
           process.kill(-daemon.pid, "SIGKILL");
         } catch {
           // gone
         }
       }
+      await eventually("the killed bed's processes gone", async () =>
+        daemons.every((d) => !isAlive(d.pid)) ? true : undefined,
+      );
       const info = await bedUp(next, quiet);
       expect(info.node?.name).toBe("dropbuild-node");
       await bedDown(next);
       await bedDown(killed);
       expect(leftovers(hostBefore, await readHostState(bedProcessMarkers()))).toEqual({});
     } finally {
+      // Never hide the test's own failure behind a cleanup error.
       await bedDown(next).catch(() => undefined);
-      await rm(killed, { recursive: true, force: true });
-      await rm(next, { recursive: true, force: true });
+      await rm(killed, { recursive: true, force: true }).catch(() => undefined);
+      await rm(next, { recursive: true, force: true }).catch(() => undefined);
     }
   });
 });

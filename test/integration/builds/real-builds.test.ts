@@ -49,17 +49,20 @@ async function submit(env: Deployment, key: string, body: Buffer, metadata?: Rec
   });
 }
 
-async function runningPod(id: string) {
+/** The pods of one build, as the API server lists them. */
+async function buildPods(id: string) {
   const { core } = admin();
+  return (await core.listNamespacedPod({ namespace: "dropbuild", labelSelector: `dropbuild.dev/build-id=${id}` }))
+    .items;
+}
+
+async function runningPod(id: string) {
   return eventually(
     "the kaniko container running",
-    async () => {
-      const pods = await core.listNamespacedPod({
-        namespace: "dropbuild",
-        labelSelector: `dropbuild.dev/build-id=${id}`,
-      });
-      return pods.items.find((p) => p.status?.containerStatuses?.some((c) => c.name === "kaniko" && c.state?.running));
-    },
+    async () =>
+      (await buildPods(id)).find((p) =>
+        p.status?.containerStatuses?.some((c) => c.name === "kaniko" && c.state?.running),
+      ),
     90_000,
   );
 }
@@ -88,10 +91,7 @@ describe("real builds on the bed's node", () => {
     expect(record.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(await registryDigest(node, `${repository}:1.0`)).toBe(record.digest);
     // The fetch step had no keys of its own: the IRSA stand-in gave it a role and a projected token.
-    const { core } = admin();
-    const [pod] = (
-      await core.listNamespacedPod({ namespace: "dropbuild", labelSelector: `dropbuild.dev/build-id=${id}` })
-    ).items;
+    const [pod] = await buildPods(id);
     expect(pod?.spec?.nodeName, "real builds run on the real node, never on kwok's").toBe(node.name);
     const fetchEnv = pod?.spec?.initContainers?.find((c) => c.name === "fetch-context")?.env ?? [];
     expect(fetchEnv.map((e) => e.name)).toEqual(
@@ -231,16 +231,9 @@ describe("real builds on the bed's node", () => {
     await runningPod(id);
     const result = await cancelBuild(id, { ...env.reconcileDeps, namespace: "dropbuild" }, "the test");
     expect(result.outcome).toBe("cancelled");
-    const { core } = admin();
     await eventually(
       "the build's pods gone",
-      async () => {
-        const pods = await core.listNamespacedPod({
-          namespace: "dropbuild",
-          labelSelector: `dropbuild.dev/build-id=${id}`,
-        });
-        return pods.items.length === 0 ? true : undefined;
-      },
+      async () => ((await buildPods(id)).length === 0 ? true : undefined),
       60_000,
     );
     // Longer than the build would have taken: nothing may arrive late.

@@ -21,6 +21,11 @@ const ALLOWED_QUERY_KEYS = new Set([
   "x-amz-signedheaders",
 ]);
 
+/** aws-iam-authenticator refuses longer tokens. */
+const MAX_TOKEN_BYTES = 4096;
+/** ... and presigned URLs that ask to live longer than its 15 minutes. */
+const MAX_EXPIRES_SECONDS = 900;
+
 export interface KnownCredential {
   accessKeyId: string;
   secretAccessKey: string;
@@ -74,6 +79,7 @@ function decodeTokenUrl(token: string): URL | undefined {
  * real authenticator would forward the URL to STS.
  */
 export async function verifyEksToken(check: TokenCheck): Promise<TokenVerdict> {
+  if (check.token.length > MAX_TOKEN_BYTES) return reject(`token longer than ${MAX_TOKEN_BYTES} bytes`);
   const url = decodeTokenUrl(check.token);
   if (!url) return reject("not an EKS token (k8s-aws-v1. + base64url URL)");
   if (!check.stsEndpoints.includes(url.origin)) return reject(`unexpected STS host ${url.origin}`);
@@ -90,6 +96,10 @@ export async function verifyEksToken(check: TokenCheck): Promise<TokenVerdict> {
   const signedHeaders = (query.get("x-amz-signedheaders") ?? "").split(";");
   if (!signedHeaders.includes(CLUSTER_ID_HEADER)) return reject(`${CLUSTER_ID_HEADER} is not signed`);
 
+  const expires = query.get("x-amz-expires") ?? "";
+  if (!/^\d+$/.test(expires) || Number(expires) < 1 || Number(expires) > MAX_EXPIRES_SECONDS) {
+    return reject(`X-Amz-Expires must be a whole number of seconds from 1 to ${MAX_EXPIRES_SECONDS}`);
+  }
   const signedAt = parseAmzDate(query.get("x-amz-date") ?? "");
   if (!signedAt) return reject("X-Amz-Date is missing or malformed");
   if (check.now.getTime() > signedAt.getTime() + TOKEN_LIFETIME_MS) return reject("token expired");
@@ -102,7 +112,7 @@ export async function verifyEksToken(check: TokenCheck): Promise<TokenVerdict> {
 
   const expected = (await presignerFor({ ...known, sessionToken }, region).presign(
     callerIdentityRequest(url.origin, check.clusterName),
-    { signingDate: signedAt, expiresIn: Number(query.get("x-amz-expires") ?? "60") },
+    { signingDate: signedAt, expiresIn: Number(expires) },
   )) as HttpRequest;
   const expectedSignature = Buffer.from(String(expected.query["X-Amz-Signature"] ?? ""));
   const givenSignature = Buffer.from(query.get("x-amz-signature") ?? "");

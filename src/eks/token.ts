@@ -1,4 +1,5 @@
 import { Sha256 } from "@aws-crypto/sha256-js";
+import { partition } from "@aws-sdk/core/client";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity } from "@smithy/types";
@@ -27,9 +28,13 @@ export interface EksToken {
   expiresAt: Date;
 }
 
+/**
+ * STS's regional endpoint, with the DNS suffix of the region's partition
+ * (aws, aws-cn, aws-us-gov, the ISO partitions, the European sovereign
+ * cloud) taken from the AWS SDK's own partition table, not guessed.
+ */
 export function defaultStsEndpoint(region: string): string {
-  const suffix = region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
-  return `https://sts.${region}.${suffix}`;
+  return `https://sts.${region}.${partition(region).dnsSuffix}`;
 }
 
 /**

@@ -62,6 +62,17 @@ describe("verifyEksToken", () => {
       /not allowed/,
     ],
     [
+      "a token asking to be valid longer than 15 minutes (X-Amz-Expires over 900)",
+      async () => rewrite(await token(), (u) => u.searchParams.set("X-Amz-Expires", "901")),
+      /X-Amz-Expires/,
+    ],
+    [
+      "a token whose X-Amz-Expires is not a number of seconds",
+      async () => rewrite(await token(), (u) => u.searchParams.set("X-Amz-Expires", "60s")),
+      /X-Amz-Expires/,
+    ],
+    ["a token longer than 4096 bytes", async () => `${await token()}${"A".repeat(4096)}`, /4096/],
+    [
       "a token whose cluster header is not signed",
       async () => rewrite(await token(), (u) => u.searchParams.set("X-Amz-SignedHeaders", "host")),
       /not signed/,

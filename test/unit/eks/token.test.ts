@@ -71,5 +71,9 @@ describe("makeEksToken", () => {
 
   it("knows the China partition's STS host", () => {
     expect(defaultStsEndpoint("cn-north-1")).toBe("https://sts.cn-north-1.amazonaws.com.cn");
+    expect(defaultStsEndpoint("us-gov-west-1")).toBe("https://sts.us-gov-west-1.amazonaws.com");
+    expect(defaultStsEndpoint("us-iso-east-1")).toBe("https://sts.us-iso-east-1.c2s.ic.gov");
+    expect(defaultStsEndpoint("us-isob-east-1")).toBe("https://sts.us-isob-east-1.sc2s.sgov.gov");
+    expect(defaultStsEndpoint("eusc-de-east-1")).toBe("https://sts.eusc-de-east-1.amazonaws.eu");
   });
 });

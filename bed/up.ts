@@ -340,7 +340,7 @@ async function startComponents(
   let node: RealNodeInfo | undefined;
   if (realNode) {
     node = await startRealNode(
-      { stateDir, pki, apiserverUrl, binaries: bin.node, images: bin.images, track, progress, podPorts: [ports.moto] },
+      { stateDir, pki, apiserverUrl, binaries: bin.node, images: bin.images, track, progress },
       {
         ensureNodeRbac: async () => {
           await core({
@@ -349,7 +349,7 @@ async function startComponents(
             body: nodeRbac(),
           });
         },
-        nodeReady: async (name) => isReady(await core<V1Node>({ method: "GET", path: `/api/v1/nodes/${name}` })),
+        nodeReady: (name) => nodeReady(core, name),
       },
       ports.moto,
     );

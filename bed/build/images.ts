@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, copyFile, mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { stringify } from "yaml";
+import { registryConfig } from "../node/config.js";
+import { freePort } from "../processes.js";
 import { formatElapsed, type Progress } from "./progress.js";
 import { runCommand } from "./run.js";
 
@@ -38,16 +38,6 @@ const IMAGE_RECIPE = 1;
 const PAUSE_TAG = "1.0";
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** The scratch registry's configuration: plain HTTP on loopback, no auth, deletes allowed. */
-export function registryConfigYaml(storageDir: string, addr: string): string {
-  return stringify({
-    version: 0.1,
-    log: { level: "warn", accesslog: { disabled: true } },
-    storage: { filesystem: { rootdirectory: storageDir }, delete: { enabled: true } },
-    http: { addr },
-  });
-}
-
 /**
  * Names from `busybox --list` to link to the binary in /bin: every applet but
  * busybox itself, each once.
@@ -77,18 +67,6 @@ export function bedImageNames(inputs: ImageInputs): BedImages["images"] {
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolveExit) => child.once("exit", () => resolveExit()));
@@ -106,7 +84,7 @@ async function withScratchRegistry<T>(
 ): Promise<T> {
   const host = `127.0.0.1:${await freePort()}`;
   const config = join(workDir, "registry.yml");
-  await writeFile(config, registryConfigYaml(storageDir, host));
+  await writeFile(config, registryConfig({ address: host, storageDir }));
   const child = spawn(registry, ["serve", config], { stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
   const keep = (chunk: Buffer) => {

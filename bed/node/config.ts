@@ -150,19 +150,24 @@ export function kubeletConfig(layout: NodeLayout, options: KubeletOptions): stri
   });
 }
 
-/** distribution's config: TLS with the bed's certificate, htpasswd auth, filesystem storage. */
+/**
+ * distribution's config, filesystem storage. The bed's registry adds TLS with
+ * the bed's certificate and htpasswd auth; the scratch registry the image
+ * build pushes into (plain HTTP on loopback) has neither.
+ */
 export function registryConfig(options: {
   address: string;
   storageDir: string;
-  cert: string;
-  key: string;
-  htpasswd: string;
+  tls?: { cert: string; key: string };
+  htpasswd?: string;
 }): string {
+  const http: Record<string, unknown> = { addr: options.address };
+  if (options.tls) http.tls = { certificate: options.tls.cert, key: options.tls.key };
   return stringify({
     version: 0.1,
     log: { level: "warn", accesslog: { disabled: true } },
     storage: { filesystem: { rootdirectory: options.storageDir }, delete: { enabled: true } },
-    http: { addr: options.address, tls: { certificate: options.cert, key: options.key } },
-    auth: { htpasswd: { realm: "dropbuild-bed", path: options.htpasswd } },
+    http,
+    ...(options.htpasswd ? { auth: { htpasswd: { realm: "dropbuild-bed", path: options.htpasswd } } } : {}),
   });
 }

@@ -55,8 +55,14 @@ export const KUBELET_SYSCTLS = [
 ];
 
 const sysctlPath = (name: string) => `/proc/sys/${name.replaceAll(".", "/")}`;
-const TABLES = ["filter", "nat", "mangle"] as const;
-const IPTABLES = ["iptables", "ip6tables"] as const;
+/** A sysctl's current value, or undefined when this kernel has no such setting. */
+export function readSysctl(name: string): string | undefined {
+  const path = sysctlPath(name);
+  return existsSync(path) ? readFileSync(path, "utf8").trim() : undefined;
+}
+/** The iptables tables and tools kubelet adds chains to (and the bed compares before and after). */
+export const TABLES = ["filter", "nat", "mangle"] as const;
+export const IPTABLES = ["iptables", "ip6tables"] as const;
 
 export function readFootprint(file = FOOTPRINT_FILE): NodeFootprint | undefined {
   if (!existsSync(file)) return undefined;
@@ -93,8 +99,8 @@ export async function recordFootprint(
 ): Promise<NodeFootprint> {
   const sysctls: Record<string, string> = {};
   for (const name of KUBELET_SYSCTLS) {
-    const path = sysctlPath(name);
-    if (existsSync(path)) sysctls[name] = readFileSync(path, "utf8").trim();
+    const value = readSysctl(name);
+    if (value !== undefined) sysctls[name] = value;
   }
   const footprint: NodeFootprint = {
     owner,
@@ -109,38 +115,51 @@ export async function recordFootprint(
   return footprint;
 }
 
-/** Pids whose command line names the node's directory (kubelet, containerd, shims), or that sit in its cgroups. */
-export function nodeProcesses(footprint: NodeFootprint): number[] {
-  const pids = new Set<number>();
+/** Every other process's pid and command line (arguments joined by spaces; empty for a zombie). */
+export function commandLines(): [number, string][] {
+  const found: [number, string][] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (cmdline.includes(footprint.nodeDir)) pids.add(Number(entry));
+      found.push([Number(entry), readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ").trim()]);
     } catch {
       // gone
     }
   }
+  return found;
+}
+
+/** Pids whose command line names the node's directory (kubelet, containerd, shims), or that sit in its cgroups. */
+export function nodeProcesses(footprint: NodeFootprint): number[] {
+  const pids = new Set<number>();
+  for (const [pid, cmdline] of commandLines()) if (cmdline.includes(footprint.nodeDir)) pids.add(pid);
   for (const dir of cgroupDirs(footprint.cgroupRoot)) {
-    for (const file of ["cgroup.procs"]) {
-      try {
-        for (const pid of readFileSync(join(dir, file), "utf8").split("\n").filter(Boolean)) pids.add(Number(pid));
-      } catch {
-        // not there
-      }
+    try {
+      for (const pid of readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean))
+        pids.add(Number(pid));
+    } catch {
+      // not there
     }
   }
   return [...pids];
 }
 
-/** Mount points of every cgroup hierarchy (v1 controllers, the named systemd one, v2 unified). */
-function cgroupMounts(): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8")
+/** The mount point of each line of a mountinfo text (field 5; `\040` is a space). Pure. */
+export function mountPoints(mountinfo: string, keep: (fields: string[]) => boolean = () => true): string[] {
+  return mountinfo
     .split("\n")
     .map((line) => line.split(" "))
-    .filter((fields) => fields.includes("cgroup") || fields.includes("cgroup2"))
-    .map((fields) => fields[4] ?? "")
+    .filter(keep)
+    .map((fields) => (fields[4] ?? "").replace(/\\040/g, " "))
     .filter(Boolean);
+}
+
+/** Mount points of every cgroup hierarchy (v1 controllers, the named systemd one, v2 unified). */
+function cgroupMounts(): string[] {
+  return mountPoints(
+    readFileSync("/proc/self/mountinfo", "utf8"),
+    (fields) => fields.includes("cgroup") || fields.includes("cgroup2"),
+  );
 }
 
 /**
@@ -192,9 +211,7 @@ export function cgroupDirs(cgroupRoot: string): string[] {
 /** Mount points at or below `dir`, deepest first. Pure over a mountinfo text. */
 export function mountsBelow(mountinfo: string, dir: string): string[] {
   const prefix = dir.endsWith("/") ? dir : `${dir}/`;
-  return mountinfo
-    .split("\n")
-    .map((line) => (line.split(" ")[4] ?? "").replace(/\\040/g, " "))
+  return mountPoints(mountinfo)
     .filter((point) => point === dir || point.startsWith(prefix))
     .sort((a, b) => b.length - a.length);
 }
@@ -259,15 +276,13 @@ export async function cleanFootprint(footprint: NodeFootprint, run: Run, file = 
   done.push(...(await removeNetwork(BED_NETWORK, run)));
   done.push(...(await removeKubeletChains(footprint, run)));
   for (const [name, value] of Object.entries(footprint.sysctls)) {
-    const path = sysctlPath(name);
-    const now = existsSync(path) ? readFileSync(path, "utf8").trim() : value;
-    if (now !== value) {
-      await writeFile(path, value);
+    if ((readSysctl(name) ?? value) !== value) {
+      await writeFile(sysctlPath(name), value);
       done.push(`restored ${name}=${value}`);
     }
   }
   done.push(...(await removeContainerLogLinks(footprint.nodeDir)));
-  const before = new Set(footprint.hostPathsBefore ?? HOST_PATHS);
+  const before = new Set(footprint.hostPathsBefore);
   for (const path of HOST_PATHS.filter((p) => !before.has(p) && existsSync(p))) {
     await rm(path, { recursive: true, force: true });
     done.push(`removed ${path}`);

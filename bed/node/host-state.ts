@@ -1,6 +1,15 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { runCommand } from "../build/run.js";
-import { cgroupDirs, HOST_PATHS, KUBELET_SYSCTLS } from "./footprint.js";
+import {
+  cgroupDirs,
+  commandLines,
+  HOST_PATHS,
+  IPTABLES,
+  KUBELET_SYSCTLS,
+  mountPoints,
+  readSysctl,
+  TABLES,
+} from "./footprint.js";
 import { REAL_NODE } from "./node.js";
 
 /**
@@ -22,23 +31,16 @@ export interface HostState {
 
 /** Processes whose command line names one of `markers` (the bed's cache and state directories, containerd's shim). */
 function processes(markers: string[]): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ").trim();
-      if (cmdline && markers.some((m) => cmdline.includes(m))) found.push(`${entry} ${cmdline.slice(0, 160)}`);
-    } catch {
-      // gone
-    }
-  }
-  return found.sort();
+  return commandLines()
+    .filter(([, cmdline]) => cmdline && markers.some((m) => cmdline.includes(m)))
+    .map(([pid, cmdline]) => `${pid} ${cmdline.slice(0, 160)}`)
+    .sort();
 }
 
 export async function readHostState(markers: string[]): Promise<HostState> {
   const rules: string[] = [];
-  for (const tool of ["iptables", "ip6tables"]) {
-    for (const table of ["filter", "nat", "mangle"]) {
+  for (const tool of IPTABLES) {
+    for (const table of TABLES) {
       const out = await runCommand(tool, ["-w", "-t", table, "-S"]).catch(() => "");
       rules.push(
         ...out
@@ -55,22 +57,12 @@ export async function readHostState(markers: string[]): Promise<HostState> {
     .sort();
   return {
     processes: processes([...markers, "containerd-shim"]),
-    mounts: readFileSync("/proc/self/mountinfo", "utf8")
-      .split("\n")
-      .map((line) => line.split(" ")[4] ?? "")
-      .filter(Boolean)
-      .sort(),
+    mounts: mountPoints(readFileSync("/proc/self/mountinfo", "utf8")).sort(),
     links,
     rules: rules.sort(),
     cgroups: cgroupDirs(REAL_NODE.cgroupRoot).sort(),
     paths: HOST_PATHS.filter((path) => existsSync(path)),
-    sysctls: KUBELET_SYSCTLS.map((name) => {
-      try {
-        return `${name}=${readFileSync(`/proc/sys/${name.replaceAll(".", "/")}`, "utf8").trim()}`;
-      } catch {
-        return `${name}=?`;
-      }
-    }),
+    sysctls: KUBELET_SYSCTLS.map((name) => `${name}=${readSysctl(name) ?? "?"}`),
   };
 }
 

@@ -91,8 +91,6 @@ export interface NodeStart {
   images: BedImages;
   track: (daemon: Daemon) => Promise<Daemon>;
   progress: Progress;
-  /** Ports on the bridge address pods may reach besides the registry (the AWS emulator). */
-  podPorts: number[];
 }
 
 /** Record the footprint and create the bridge and firewall: before anything (moto) binds the bridge address. */
@@ -133,10 +131,7 @@ export async function startRealNode(
   const htpasswd = join(stateDir, "registry.htpasswd");
   await writeFile(htpasswd, `${REAL_NODE.registryUser}:${bcrypt.hashSync(password, 10)}\n`);
   const registryYaml = join(stateDir, "registry.yml");
-  await writeFile(
-    registryYaml,
-    registryConfig({ address: host, storageDir, cert: registryCert.cert, key: registryCert.key, htpasswd }),
-  );
+  await writeFile(registryYaml, registryConfig({ address: host, storageDir, tls: registryCert, htpasswd }));
   const registry = await track(
     startDaemon("registry", binaries.registry, ["serve", registryYaml], { log: log("registry") }),
   );

@@ -1,16 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import {
-  bedImageNames,
-  busyboxAppletLinks,
-  busyboxTag,
-  type ImageInputs,
-  registryConfigYaml,
-} from "../../../bed/build/images.js";
+import { bedImageNames, busyboxAppletLinks, busyboxTag, type ImageInputs } from "../../../bed/build/images.js";
+import { registryConfig } from "../../../bed/node/config.js";
 
-describe("registryConfigYaml", () => {
+describe("registryConfig", () => {
   it("serves plain HTTP on the given address from a filesystem storage that allows deletes", () => {
-    const config = parse(registryConfigYaml("/cache/images-abc/registry", "127.0.0.1:40123"));
+    const config = parse(registryConfig({ storageDir: "/cache/images-abc/registry", address: "127.0.0.1:40123" }));
 
     expect(config).toMatchObject({
       version: 0.1,
@@ -19,6 +14,23 @@ describe("registryConfigYaml", () => {
     });
     expect(config.http.tls).toBeUndefined();
     expect(config.auth).toBeUndefined();
+  });
+
+  it("adds TLS and htpasswd auth for the bed's own registry", () => {
+    const config = parse(
+      registryConfig({
+        storageDir: "/bed/registry",
+        address: "10.213.0.1:5000",
+        tls: { cert: "/pki/registry.crt", key: "/pki/registry.key" },
+        htpasswd: "/bed/registry.htpasswd",
+      }),
+    );
+
+    expect(config.http).toEqual({
+      addr: "10.213.0.1:5000",
+      tls: { certificate: "/pki/registry.crt", key: "/pki/registry.key" },
+    });
+    expect(config.auth).toEqual({ htpasswd: { realm: "dropbuild-bed", path: "/bed/registry.htpasswd" } });
   });
 });
 

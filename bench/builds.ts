@@ -1,27 +1,24 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { BatchV1Api, CoreV1Api, KubeConfig, type V1Job } from "@kubernetes/client-node";
 import type { S3Event } from "aws-lambda";
 import { x as untar } from "tar";
 import type { Progress } from "../bed/build/progress.js";
-import { realBuildEnvironment, realBuildManifests } from "../bed/node/deployment.js";
+import { applyRealBuildObjects, realBuildEnvironment } from "../bed/node/deployment.js";
 import type { RealNodeInfo } from "../bed/node/node.js";
 import { registryTags } from "../bed/node/registry-client.js";
-import { repoRoot } from "../bed/paths.js";
 import type { BedInfo } from "../bed/state.js";
 import { buildIdFor, jobNameFor } from "../src/build/identity.js";
 import type { JobSettings } from "../src/kube/job.js";
 import { startAsyncInvoker } from "../src/local/async-invoker.js";
-import { applyInfra, applyManifests, ensureBuildsTable, ensureContextsBucket } from "../src/local/provision.js";
+import { startReconcileLoop } from "../src/local/reconcile-loop.js";
 import { fileLogger } from "../src/log.js";
-import { reconcile } from "../src/reconcile/reconcile.js";
 import { createTriggerHandler } from "../src/trigger/handler.js";
 import { gzip, sampleContext } from "../test/support/tar.js";
 import { BuildWatch, type ContainerStatus, kanikoStatus, type Sighting, type WatchedPod } from "./build-watch.js";
-import { adminAws, benchName, benchWiring } from "./setup.js";
+import { adminAws, benchDeployment, benchName } from "./setup.js";
 import { median, percentile } from "./stats.js";
 
 /** The context both kinds build: a base image from the mirror, one COPY, one RUN. */
@@ -51,37 +48,31 @@ interface Sample {
 
 /** A real-build deployment on the bed, run as the local runtime runs it: the trigger on S3 notifications, the reconciler every 2 s. */
 async function realDeployment(bed: BedInfo, node: RealNodeInfo) {
+  const deployment = await benchDeployment(bed, { ...realBuildEnvironment(node), MAX_CONCURRENT_BUILDS: "0" });
+  await applyRealBuildObjects(bed.kubectl, bed.kubeconfigs.admin, node, NAMESPACE);
   const aws = adminAws(bed);
   const sqs = new SQSClient(aws);
-  const bucket = benchName("contexts");
-  const table = benchName("builds");
-  await ensureBuildsTable(new DynamoDBClient(aws), table);
-  const { queueUrl } = await ensureContextsBucket(new S3Client(aws), sqs, bucket, benchName("uploads"));
   const { QueueUrl: deadLetter } = await sqs.send(new CreateQueueCommand({ QueueName: benchName("dead-letter") }));
-  await applyInfra(bed.kubectl, bed.kubeconfigs.admin, join(repoRoot, "infra", "k8s", "overlays", "local"));
-  const manifests = realBuildManifests(node, NAMESPACE);
-  await applyManifests(
-    bed.kubectl,
-    bed.kubeconfigs.admin,
-    JSON.stringify({ apiVersion: "v1", kind: "List", items: manifests }),
-  );
-  const env = { ...realBuildEnvironment(node), MAX_CONCURRENT_BUILDS: "0" };
-  const { wired } = benchWiring(bed, bucket, table, env);
   const log = (name: string) => fileLogger(`bench-${name}`, join(bed.stateDir, "logs", `bench-${name}.log`));
-  const trigger = createTriggerHandler(wired.submit, log("trigger"));
+  const trigger = createTriggerHandler(deployment.submit, log("trigger"));
   const invoker = startAsyncInvoker({
     sqs,
-    queueUrl,
+    queueUrl: deployment.uploadsQueueUrl,
     deadLetterQueueUrl: deadLetter ?? "",
     functionArn: "arn:aws:lambda:us-east-1:123456789012:function:bench-trigger",
     handler: (event) => trigger(event as S3Event),
   });
-  const reconciler = reconcileEvery(RECONCILE_EVERY_MS, { ...wired.reconcile, remainingMs: () => 50_000 }, log);
+  const reconciler = startReconcileLoop(
+    { ...deployment.reconcile, remainingMs: () => 50_000 },
+    RECONCILE_EVERY_MS,
+    log("reconcile"),
+  );
   const s3 = new S3Client(aws);
+  const { bucket } = deployment;
   return {
     bucket,
-    store: wired.submit.store,
-    job: wired.submit.settings.job,
+    store: deployment.submit.store,
+    job: deployment.submit.settings.job,
     /** Upload a context; the build id and Job name S3's notification will lead to. */
     async upload(key: string, body: Buffer) {
       const out = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
@@ -95,33 +86,6 @@ async function realDeployment(bed: BedInfo, node: RealNodeInfo) {
 }
 
 type RealDeployment = Awaited<ReturnType<typeof realDeployment>>;
-
-/** The local runtime's reconcile loop: a run, a pause, the next run; failures logged, never fatal. */
-function reconcileEvery(
-  everyMs: number,
-  deps: Parameters<typeof reconcile>[0],
-  log: (name: string) => ReturnType<typeof fileLogger>,
-) {
-  const logger = log("reconcile");
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      try {
-        const report = await reconcile(deps);
-        if (report.recordsUpdated || report.finalizersRemoved) logger.info("reconcile run", { ...report });
-      } catch (error: unknown) {
-        logger.error("reconcile run failed", error as Error);
-      }
-      await sleep(everyMs);
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-    },
-  };
-}
 
 /**
  * The seed's Job: what a person writes by hand for kaniko. One container, the

@@ -59,13 +59,15 @@ export async function benchDeployment(bed: BedInfo, env: Record<string, string> 
   const table = benchName("builds");
   const aws = adminAws(bed);
   await ensureBuildsTable(new DynamoDBClient(aws), table);
-  await ensureContextsBucket(new S3Client(aws), new SQSClient(aws), bucket, benchName("uploads"));
+  const { queueUrl } = await ensureContextsBucket(new S3Client(aws), new SQSClient(aws), bucket, benchName("uploads"));
   await applyInfra(bed.kubectl, bed.kubeconfigs.admin, join(repoRoot, "infra", "k8s", "overlays", "local"));
   const { config, wired } = benchWiring(bed, bucket, table, env);
   return {
     config,
     bucket,
     table,
+    /** Where the bucket's S3 notifications arrive. */
+    uploadsQueueUrl: queueUrl,
     submit: wired.submit,
     reconcile: { ...wired.reconcile, remainingMs: () => 900_000 },
     /** Upload n distinct contexts and return the notices S3 would send for them. */

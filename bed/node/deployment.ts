@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { applyManifests } from "../../src/local/provision.js";
 import type { RealNodeInfo } from "./node.js";
 
 /** The names under which the bed's registry credentials and CA are given to a deployment's namespace. */
@@ -31,7 +32,7 @@ export function realBuildEnvironment(node: RealNodeInfo): Record<string, string>
 }
 
 /** The registry Secret (docker config.json, as infra/k8s's template describes) and the CA ConfigMap. */
-export function realBuildManifests(node: RealNodeInfo, namespace: string): Record<string, unknown>[] {
+function realBuildManifests(node: RealNodeInfo, namespace: string): Record<string, unknown>[] {
   return [
     {
       apiVersion: "v1",
@@ -47,4 +48,15 @@ export function realBuildManifests(node: RealNodeInfo, namespace: string): Recor
       data: { "ca.crt": readFileSync(node.registry.caFile, "utf8") },
     },
   ];
+}
+
+/** Give a deployment's namespace the bed registry's Secret and CA, applied as a platform engineer would. */
+export async function applyRealBuildObjects(
+  kubectl: string,
+  kubeconfig: string,
+  node: RealNodeInfo,
+  namespace: string,
+): Promise<void> {
+  const items = realBuildManifests(node, namespace);
+  await applyManifests(kubectl, kubeconfig, JSON.stringify({ apiVersion: "v1", kind: "List", items }));
 }

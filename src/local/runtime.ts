@@ -5,7 +5,7 @@ import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { S3Event } from "aws-lambda";
 import type { Progress } from "../../bed/build/progress.js";
-import { realBuildEnvironment, realBuildManifests } from "../../bed/node/deployment.js";
+import { applyRealBuildObjects, realBuildEnvironment } from "../../bed/node/deployment.js";
 import { repoRoot } from "../../bed/paths.js";
 import type { BedInfo } from "../../bed/state.js";
 import { bedDown, bedUp } from "../../bed/up.js";
@@ -15,19 +15,18 @@ import { startLocalHttp } from "../dashboard/server.js";
 import { fileLogger } from "../log.js";
 import { S3ContextCatalog } from "../rebuild/catalog.js";
 import { createRebuildHandler, REBUILD_SOURCE } from "../rebuild/handler.js";
-import { reconcile } from "../reconcile/reconcile.js";
 import { createTriggerHandler, type TriggerResult } from "../trigger/handler.js";
 import { functionDeps, makeS3 } from "../wiring.js";
 import { startAsyncInvoker } from "./async-invoker.js";
 import { functionTimeout } from "./function-timeouts.js";
 import {
   applyInfra,
-  applyManifests,
   ensureBuildsTable,
   ensureContextsBucket,
   ensureEventQueue,
   ensureOutcomeQueue,
 } from "./provision.js";
+import { startReconcileLoop } from "./reconcile-loop.js";
 
 /** The local deployment's resource names, as serverless.yml would name a stage called "local". */
 export const LOCAL_NAMES = {
@@ -145,13 +144,7 @@ async function startOnBed(
     source: REBUILD_SOURCE,
   });
   await applyInfra(bed.kubectl, bed.kubeconfigs.admin, join(repoRoot, "infra", "k8s", "overlays", "local"));
-  if (bed.node) {
-    await applyManifests(
-      bed.kubectl,
-      bed.kubeconfigs.admin,
-      JSON.stringify({ apiVersion: "v1", kind: "List", items: realBuildManifests(bed.node, config.namespace) }),
-    );
-  }
+  if (bed.node) await applyRealBuildObjects(bed.kubectl, bed.kubeconfigs.admin, bed.node, config.namespace);
 
   // The functions run as their IAM role: the bed's webhook maps it like an EKS access entry.
   const functions = bed.identities.functions;
@@ -206,22 +199,11 @@ async function startOnBed(
     },
   });
 
-  const reconcileLogger = fileLogger("dropbuild-reconcile", logFile("reconcile"));
-  let reconciling = true;
-  const reconcileLoop = (async () => {
-    while (reconciling) {
-      const started = performance.now();
-      const ms = () => Math.round(performance.now() - started);
-      try {
-        const report = await reconcile({ ...reconcileDeps, remainingMs: () => 50_000 });
-        if (report.recordsUpdated || report.finalizersRemoved || report.jobsRecreated || report.released)
-          reconcileLogger.info("reconcile run", { ...report, ms: ms() });
-      } catch (error: unknown) {
-        reconcileLogger.error("reconcile run failed", { ms: ms() }, error as Error);
-      }
-      await new Promise((resolve) => setTimeout(resolve, options.reconcileEveryMs ?? 2000));
-    }
-  })();
+  const reconciler = startReconcileLoop(
+    { ...reconcileDeps, remainingMs: () => 50_000 },
+    options.reconcileEveryMs ?? 2000,
+    fileLogger("dropbuild-reconcile", logFile("reconcile")),
+  );
 
   const api = createApiHandler(
     {
@@ -279,11 +261,10 @@ async function startOnBed(
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      reconciling = false;
       await Promise.all([
         invoker.stop(),
         rebuildInvoker.stop(),
-        reconcileLoop,
+        reconciler.stop(),
         new Promise((resolve) => server.close(resolve)),
       ]);
       await bedDown(bedDir);

@@ -4,17 +4,11 @@ import { CreateEventBusCommand, EventBridgeClient } from "@aws-sdk/client-eventb
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { S3Event } from "aws-lambda";
-import { realBuildEnvironment, realBuildManifests } from "../../bed/node/deployment.js";
+import { applyRealBuildObjects, realBuildEnvironment } from "../../bed/node/deployment.js";
 import { repoRoot } from "../../bed/paths.js";
 import type { BuildRecord } from "../../src/build/record.js";
 import { type Config, loadConfig } from "../../src/config.js";
-import {
-  applyInfra,
-  applyManifests,
-  ensureBuildsTable,
-  ensureContextsBucket,
-  ensureOutcomeQueue,
-} from "../../src/local/provision.js";
+import { applyInfra, ensureBuildsTable, ensureContextsBucket, ensureOutcomeQueue } from "../../src/local/provision.js";
 import type { ReconcileDeps } from "../../src/reconcile/reconcile.js";
 import type { SubmitDeps } from "../../src/trigger/submit-upload.js";
 import { functionDeps } from "../../src/wiring.js";
@@ -64,14 +58,7 @@ export async function deployOnBed(
   const { queueUrl } = await ensureContextsBucket(s3, sqs, bucket, uniqueName("uploads"), { allKeys: options.allKeys });
   await applyInfra(info.kubectl, info.kubeconfigs.admin, join(repoRoot, "infra", "k8s", "overlays", "local"));
   const real = options.real && node ? realBuildEnvironment(node) : {};
-  if (options.real && node) {
-    const items = realBuildManifests(node, "dropbuild");
-    await applyManifests(
-      info.kubectl,
-      info.kubeconfigs.admin,
-      JSON.stringify({ apiVersion: "v1", kind: "List", items }),
-    );
-  }
+  if (options.real && node) await applyRealBuildObjects(info.kubectl, info.kubeconfigs.admin, node, "dropbuild");
 
   const busName = uniqueName("bus");
   const events = new EventBridgeClient(awsConfig());

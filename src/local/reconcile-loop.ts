@@ -1,0 +1,35 @@
+import type { Logger } from "../log.js";
+import { type ReconcileDeps, reconcile } from "../reconcile/reconcile.js";
+
+/**
+ * The reconciler as the local runtime schedules it: a run, a pause, the next
+ * run. A failed run is logged and never stops the loop; a run that changed
+ * something is logged with what it did and how long it took.
+ */
+export function startReconcileLoop(
+  deps: ReconcileDeps,
+  everyMs: number,
+  logger: Logger,
+): { stop: () => Promise<void> } {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const started = performance.now();
+      const ms = () => Math.round(performance.now() - started);
+      try {
+        const report = await reconcile(deps);
+        if (report.recordsUpdated || report.finalizersRemoved || report.jobsRecreated || report.released)
+          logger.info("reconcile run", { ...report, ms: ms() });
+      } catch (error: unknown) {
+        logger.error("reconcile run failed", { ms: ms() }, error as Error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}

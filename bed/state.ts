@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RealNodeInfo } from "./node/node.js";
 import type { DaemonRecord } from "./processes.js";
@@ -50,5 +50,15 @@ export function readState(stateDir: string): BedState | undefined {
 }
 
 export async function writeState(stateDir: string, state: BedState): Promise<void> {
-  await writeFile(stateFile(stateDir), JSON.stringify(state, null, 2));
+  await writeJsonAtomically(stateFile(stateDir), state);
+}
+
+/**
+ * Write JSON so that a reader in another process sees the old file or the new
+ * one, never half of it: to a temporary file beside it, then rename.
+ */
+export async function writeJsonAtomically(path: string, value: unknown): Promise<void> {
+  const partial = `${path}.${process.pid}.partial`;
+  await writeFile(partial, JSON.stringify(value, null, 2));
+  await rename(partial, path);
 }

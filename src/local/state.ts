@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
-import { rm, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { repoRoot } from "../../bed/paths.js";
 import { isAlive } from "../../bed/processes.js";
+import { writeJsonAtomically } from "../../bed/state.js";
 import type { LocalState } from "./runtime.js";
 
 /** Where `dropbuild local` keeps its state; DROPBUILD_LOCAL_DIR overrides. */
@@ -25,8 +26,9 @@ export function readLocalState(dir: string): LocalState | undefined {
   return processAlive(state.pid) ? state : undefined;
 }
 
+/** Written atomically: `local up --detach` polls this file while the runtime writes it. */
 export async function writeLocalState(state: LocalState): Promise<void> {
-  await writeFile(stateFile(state.stateDir), JSON.stringify(state, null, 2));
+  await writeJsonAtomically(stateFile(state.stateDir), state);
 }
 
 export async function clearLocalState(dir: string): Promise<void> {

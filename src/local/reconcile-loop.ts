@@ -18,7 +18,9 @@ export function startReconcileLoop(
       const ms = () => Math.round(performance.now() - started);
       try {
         const report = await reconcile(deps);
-        if (report.recordsUpdated || report.finalizersRemoved || report.jobsRecreated || report.released)
+        if (report.failures.length > 0)
+          logger.error("reconcile run: some Jobs could not be settled", { ...report, ms: ms() });
+        else if (report.recordsUpdated || report.finalizersRemoved || report.jobsRecreated || report.released)
           logger.info("reconcile run", { ...report, ms: ms() });
       } catch (error: unknown) {
         logger.error("reconcile run failed", { ms: ms() }, error as Error);

@@ -5,7 +5,9 @@ import { type ReconcileDeps, type ReconcileReport, reconcile } from "./reconcile
 export function createReconcileHandler(deps: Omit<ReconcileDeps, "remainingMs">, logger: Logger) {
   return async (remainingMs: () => number): Promise<ReconcileReport> => {
     const report = await reconcile({ ...deps, remainingMs });
-    logger.info("reconcile run finished", { ...report });
+    if (report.failures.length > 0)
+      logger.error("reconcile run finished; some Jobs could not be settled", { ...report });
+    else logger.info("reconcile run finished", { ...report });
     return report;
   };
 }

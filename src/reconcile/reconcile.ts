@@ -48,12 +48,20 @@ export interface ReconcileReport {
   released: number;
   /** True when the run stopped to stay inside its time; the next run carries on. */
   stoppedEarly: boolean;
+  /**
+   * Jobs this run could not settle, each with why ("<build id>: <error>", at
+   * most MAX_FAILURES_REPORTED). One Job failing does not stop the others,
+   * the queue or the sweep; the Job still holds its record finalizer, so the
+   * next run tries it again.
+   */
+  failures: string[];
 }
 
 /** Leave this much time for the last write and the response. */
 const SAFETY_MS = 10_000;
 /** Jobs settled (or queue positions written) at once. */
 const CONCURRENCY = 8;
+const MAX_FAILURES_REPORTED = 20;
 
 const finished = (job: V1Job) => ["SUCCEEDED", "FAILED", "CANCELLED"].includes(jobPhase(job));
 const holdsFinalizer = (job: V1Job) => job.metadata?.finalizers?.includes(RECORD_FINALIZER) ?? false;
@@ -103,6 +111,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     jobsRefused: 0,
     released: 0,
     stoppedEarly: false,
+    failures: [],
   };
   const outOfTime = () => deps.remainingMs() < SAFETY_MS;
   const memory = deps.memory ?? new ReconcileMemory();
@@ -142,7 +151,13 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       async (job) => {
         const id = buildIdOf(job) ?? "";
         const own = pods.filter((pod) => pod.metadata?.labels?.["dropbuild.dev/build-id"] === id);
-        await settle(job, own, records.get(id), deps, report);
+        try {
+          await settle(job, own, records.get(id), deps, report);
+        } catch (error: unknown) {
+          if (report.failures.length < MAX_FAILURES_REPORTED) {
+            report.failures.push(`${id}: ${error instanceof Error ? error.message : String(error)}`);
+          }
+        }
       },
       outOfTime,
     );

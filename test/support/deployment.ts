@@ -91,6 +91,8 @@ export async function deployOnBed(
     bucket,
     table,
     config,
+    /** The functions' IAM identity, for tests that wire a client of their own. */
+    credentials,
     deps,
     reconcileDeps,
     s3,

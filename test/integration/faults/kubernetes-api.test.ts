@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BuildRecord } from "../../../src/build/record.js";
+import { RECORD_FINALIZER } from "../../../src/kube/job.js";
+import { createLogger } from "../../../src/log.js";
+import { reconcile } from "../../../src/reconcile/reconcile.js";
+import { createTriggerHandler } from "../../../src/trigger/handler.js";
+import { admin, eventually } from "../../support/bed.js";
+import { submitSample } from "../../support/builds.js";
+import { deployOnBed } from "../../support/deployment.js";
+import type { FaultProxy } from "../../support/fault-proxy.js";
+import { kubernetesFaultProxy, throughProxies } from "../../support/faults.js";
+import { queryByRepository } from "../../support/records.js";
+import { gzip, sampleContext } from "../../support/tar.js";
+
+type Deployment = Awaited<ReturnType<typeof deployOnBed>>;
+const logger = createLogger("faults-test");
+const QUICK = { DROPBUILD_SIMULATE_DURATION_MS: "100" };
+
+/** The build's Job as the API server has it now (undefined once it is gone). */
+async function jobOf(id: string) {
+  const { batch } = admin();
+  return batch.readNamespacedJob({ name: `dropbuild-${id}`, namespace: "dropbuild" }).catch(() => undefined);
+}
+
+/** Wait until kwok has finished each build's Job (Complete or Failed). */
+function jobsFinished(ids: string[]) {
+  return eventually(
+    "the builds' Jobs to finish",
+    async () => {
+      for (const id of ids) {
+        const conditions = (await jobOf(id))?.status?.conditions ?? [];
+        if (!conditions.some((c) => ["Complete", "Failed"].includes(c.type) && c.status === "True")) return undefined;
+      }
+      return true;
+    },
+    60_000,
+  );
+}
+
+async function records(env: Deployment, ids: string[]): Promise<BuildRecord[]> {
+  const list = await Promise.all(ids.map((id) => env.deps.store.get(id)));
+  return list.filter((r): r is BuildRecord => Boolean(r));
+}
+
+/**
+ * The Kubernetes API failing in the ways it does in production — down,
+ * slow, one endpoint answering 500 — while the trigger and the reconciler
+ * run. The real API server answers everything the fault proxy lets through.
+ */
+describe("faults: the Kubernetes API", () => {
+  let proxy: FaultProxy;
+
+  beforeAll(async () => {
+    proxy = await kubernetesFaultProxy();
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  it("API server down during the trigger: the upload is recorded, the invocation fails to be retried, and its Job appears once the server is back", async () => {
+    const env = await deployOnBed({ env: { QUEUED_GRACE_SECONDS: "1" } });
+    const { deps, reconcileDeps } = throughProxies(env, { cluster: proxy });
+    const handler = createTriggerHandler(deps, logger);
+    const keys = ["contexts/faults/down/1.tar.gz", "contexts/faults/down/2.tar.gz"];
+    for (const key of keys) await env.upload(key, gzip(sampleContext()));
+    const [retried, parked] = await env.notifications(keys.length);
+    if (!retried || !parked) throw new Error("expected two S3 notifications");
+
+    proxy.setDown(true);
+    try {
+      // Lambda's three attempts of the second event, all while the server is down: each fails, nothing doubles.
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        await expect(handler(parked)).rejects.toThrow(
+          /could not create Job dropbuild-\w+: .*(socket hang up|ECONNRESET)/,
+        );
+      }
+      await expect(handler(retried)).rejects.toThrow(/could not create Job/);
+    } finally {
+      proxy.setDown(false);
+    }
+    const ours = await queryByRepository(env.config, "faults/down");
+    expect(ours.map((b) => [b.source.key, b.status]).sort()).toEqual(keys.map((key) => [key, "QUEUED"]));
+    for (const build of ours) expect(await jobOf(build.id)).toBeUndefined();
+
+    // The first event's retry, with the server back, creates its Job.
+    const outcome = await handler(retried);
+    expect(outcome.results).toMatchObject([{ outcome: "submitted", job: "created" }]);
+    // The second event's retries are spent (parked in the dead-letter queue); the reconciler's sweep creates its Job.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const report = await reconcile({ ...reconcileDeps, memory: undefined });
+    expect(report.jobsRecreated).toBe(1);
+
+    const ids = ours.map((b) => b.id);
+    for (const id of ids) expect(await jobOf(id)).toBeDefined();
+  });
+
+  it("one Job whose pod log read fails with 500: every other build is settled in the same run, and that one is recorded with a note saying why it has no logs", async () => {
+    const env = await deployOnBed();
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) ids.push(await submitSample(env, `contexts/faults/logs/${n}.tar.gz`, QUICK));
+    await jobsFinished(ids);
+    const [broken] = ids;
+    const { reconcileDeps } = throughProxies(env, { cluster: proxy });
+    proxy.setRule((request) =>
+      request.url?.includes(`dropbuild-${broken}`) && request.url.includes("/log")
+        ? { status: 500, body: JSON.stringify({ kind: "Status", code: 500, message: "kubelet unreachable" }) }
+        : undefined,
+    );
+    let report: Awaited<ReturnType<typeof reconcile>>;
+    try {
+      report = await reconcile(reconcileDeps);
+    } finally {
+      proxy.setRule(undefined);
+    }
+
+    expect(proxy.log.filter((r) => r.outcome === "answered").length).toBeGreaterThan(0);
+    expect(report.recordsUpdated).toBe(3);
+    const settled = await records(env, ids);
+    expect(settled.map((r) => r.status)).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
+    const brokenRecord = settled.find((r) => r.id === broken);
+    expect(brokenRecord?.logLocation).toBeUndefined();
+    expect(brokenRecord?.logNote).toMatch(
+      /^no logs: the builder's log could not be read: .*answered 500: kubelet unreachable/,
+    );
+    for (const record of settled.filter((r) => r.id !== broken)) expect(record.logLocation).toMatch(/^s3:\/\//);
+    const events = await env.outcomeEvents(3);
+    expect(events.map((e) => e.detail.id).sort()).toEqual([...ids].sort());
+  });
+
+  it("API server answering in 5 s per request during a reconcile: the run stops inside its time, and the next finishes the work", async () => {
+    const env = await deployOnBed();
+    const ids: string[] = [];
+    for (const n of [1, 2, 3, 4]) ids.push(await submitSample(env, `contexts/faults/slow/${n}.tar.gz`, QUICK));
+    await jobsFinished(ids);
+    const { reconcileDeps } = throughProxies(env, { cluster: proxy });
+    proxy.setRule(() => ({ pass: true, delayMs: 5_000 }));
+    const budgetMs = 25_000;
+    const started = Date.now();
+    try {
+      await reconcile({ ...reconcileDeps, remainingMs: () => budgetMs - (Date.now() - started) });
+    } finally {
+      proxy.setRule(undefined);
+    }
+    // Lambda would have killed the run at its timeout: it returned before, leaving nothing half done.
+    expect(Date.now() - started).toBeLessThan(budgetMs);
+    for (const record of await records(env, ids)) {
+      const job = await jobOf(record.id);
+      if (record.status === "SUCCEEDED") expect(record.eventPublishedAt).toBeDefined();
+      // A Job is only let go once its outcome is recorded and published.
+      else expect(job?.metadata?.finalizers).toContain(RECORD_FINALIZER);
+    }
+
+    await reconcile(reconcileDeps);
+    const settled = await records(env, ids);
+    expect(settled.map((r) => r.status)).toEqual(ids.map(() => "SUCCEEDED"));
+    const events = await env.outcomeEvents(ids.length);
+    expect(events.map((e) => e.detail.id).sort()).toEqual([...ids].sort());
+  }, 120_000);
+
+  it("a duplicate event arriving while the first is still running: one record, one Job, and both invocations succeed", async () => {
+    const env = await deployOnBed();
+    const { deps } = throughProxies(env, { cluster: proxy });
+    const handler = createTriggerHandler(deps, logger);
+    await env.upload("contexts/faults/dup/1.tar.gz", gzip(sampleContext()));
+    const [event] = await env.notifications(1);
+    if (!event) throw new Error("no S3 notification");
+    // The first invocation's Job create takes 3 s; the duplicate arrives meanwhile.
+    proxy.setRule((request) => (request.method === "POST" ? { pass: true, delayMs: 3_000 } : undefined));
+    let outcomes: Awaited<ReturnType<typeof handler>>[];
+    try {
+      const first = handler(event);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      outcomes = await Promise.all([first, handler(event)]);
+    } finally {
+      proxy.setRule(undefined);
+    }
+
+    const results = outcomes.flatMap((o) => o.results);
+    expect(new Set(results.map((r) => r.id)).size).toBe(1);
+    const id = results[0]?.id ?? "";
+    expect(results.map((r) => r.outcome)).toEqual(expect.arrayContaining(["submitted"]));
+    expect(results.every((r) => ["submitted", "duplicate"].includes(r.outcome))).toBe(true);
+    const { batch } = admin();
+    const jobs = await batch.listNamespacedJob({
+      namespace: "dropbuild",
+      labelSelector: `dropbuild.dev/build-id=${id}`,
+    });
+    expect(jobs.items).toHaveLength(1);
+    expect((await env.deps.store.get(id))?.status).toBe("QUEUED");
+  });
+});

@@ -87,7 +87,10 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** SIGTERM the process group, then SIGKILL what is left after a grace period. */
+/**
+ * SIGTERM the process group (and SIGCONT, so a stopped process gets it at
+ * once), then SIGKILL what is left after a grace period.
+ */
 export async function stopDaemon(record: DaemonRecord, graceMs = 5000): Promise<void> {
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
@@ -97,6 +100,7 @@ export async function stopDaemon(record: DaemonRecord, graceMs = 5000): Promise<
     }
   };
   signalGroup("SIGTERM");
+  signalGroup("SIGCONT");
   const deadline = Date.now() + graceMs;
   while (isAlive(record.pid) && Date.now() < deadline) await sleep(100);
   signalGroup("SIGKILL");

@@ -6,6 +6,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
+import { waitAtMost } from "../util/wait-at-most.js";
 
 /** What Lambda sends to an on-failure destination when an async invocation has used its retries. */
 export interface FailureDestinationRecord {
@@ -161,7 +162,7 @@ export function startAsyncInvoker(options: AsyncInvokerOptions): { stop: () => P
       running = false;
       await loop;
       // Let invocations under way finish, but no longer than a few seconds: stopping must not hang on one.
-      await Promise.race([Promise.all(inFlight), new Promise((resolve) => setTimeout(resolve, 5000))]);
+      await waitAtMost(Promise.all(inFlight), 5000);
     },
   };
 }

@@ -1,5 +1,8 @@
 import type { Logger } from "../log.js";
 import { type ReconcileDeps, reconcile } from "../reconcile/reconcile.js";
+import { waitAtMost } from "../util/wait-at-most.js";
+
+const STOP_WAIT_MS = 5_000;
 
 /**
  * The reconciler as the local runtime schedules it: a run, a pause, the next
@@ -29,9 +32,11 @@ export function startReconcileLoop(
     }
   })();
   return {
+    // A run under way may finish, but stopping does not wait on one stuck on an unanswering API server
+    // longer than a few seconds: an abandoned run is safe (every write is conditional), as when Lambda ends one.
     stop: async () => {
       running = false;
-      await loop;
+      await waitAtMost(loop, STOP_WAIT_MS);
     },
   };
 }

@@ -6,6 +6,7 @@ import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readState } from "../../../bed/state.js";
 import { startComponent, stopComponent } from "../../../bed/up.js";
 import type { BuildRecord } from "../../../src/build/record.js";
 import type { LocalState } from "../../../src/local/runtime.js";
@@ -158,11 +159,33 @@ describe("dropbuild local", () => {
     expect(built.map((b) => b.source.key).sort()).toEqual(keys);
   }, 180_000);
 
-  it("stops every process it started", async () => {
+  it("stops every process it started, also while a trigger invocation is stuck on a frozen API server", async () => {
     const state = JSON.parse(readFileSync(join(dir, "local.json"), "utf8")) as LocalState;
+    // A frozen API server (SIGSTOP) accepts connections and never answers: the trigger's Job create hangs.
+    const apiserver = readState(join(dir, "bed"))?.daemons.find((d) => d.name === "kube-apiserver");
+    if (!apiserver) throw new Error("the local bed has no kube-apiserver");
+    process.kill(apiserver.pid, "SIGSTOP");
+    const key = "contexts/stuck/app/1.tar.gz";
+    const s3 = new S3Client({
+      endpoint: env.AWS_ENDPOINT_URL,
+      region: env.AWS_REGION,
+      forcePathStyle: true,
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? "", secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "" },
+    });
+    await s3.send(new PutObjectCommand({ Bucket: env.CONTEXTS_BUCKET, Key: key, Body: gzip(sampleContext()) }));
+    // The record is written before the Job is created: once it is there, the invocation is waiting on the API server.
+    await eventually("the stuck upload's record", async () => {
+      const list = await dropbuild(["builds", "list", "--repository", "stuck/app", "--json"], env);
+      return (JSON.parse(list.stdout) as { builds: BuildRecord[] }).builds[0];
+    });
+
+    const started = Date.now();
     const down = await dropbuild(["local", "down"], local);
 
-    expect(down.code).toBe(0);
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stderr).toMatch(/the local runtime \(pid \d+\) stopped/);
+    // Within the runtime's own few seconds for invocations under way, not the 60 s before SIGKILL.
+    expect(Date.now() - started, down.stderr).toBeLessThan(30_000);
     // An exited process its new parent (init) has not reaped yet (state Z) runs nothing and holds nothing: not left.
     const left = execFileSync("ps", ["-eo", "pid,stat,args"], { encoding: "utf8" })
       .split("\n")

@@ -24,12 +24,18 @@ export type CancelOutcome =
  * Cancel a build: record CANCELLED first (conditionally, so a build that just
  * finished keeps its real outcome), keep what the builder logged, then delete
  * the Job with its pods. The Job's record finalizer is released by the
- * reconciler, which sees the record is already final.
+ * reconciler, which sees the record is already final. If the deletion
+ * fails, the cancel fails; the record says CANCELLED, and the reconciler
+ * (or the cancel, retried) deletes the Job: a cancelled build never runs on.
  */
 export async function cancelBuild(id: string, deps: CancelDeps, by = "a user"): Promise<CancelOutcome> {
   const record = await deps.store.get(id);
   if (!record) return { outcome: "not-found" };
-  if (isTerminal(record.status)) return { outcome: "already-finished", record };
+  if (isTerminal(record.status)) {
+    // A cancel retried after its Job deletion failed: delete it now (the reconciler would, within a run).
+    if (record.status === "CANCELLED" && record.jobName) await deps.cluster.deleteJob(deps.namespace, record.jobName);
+    return { outcome: "already-finished", record };
+  }
 
   const pods = await deps.cluster.listPods(deps.namespace, [id]);
   const logs = await archiveLogs(deps.namespace, pods, deps.cluster, deps.logs, id);

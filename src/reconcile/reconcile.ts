@@ -46,6 +46,8 @@ export interface ReconcileReport {
   jobsRefused: number;
   /** Suspended Jobs released from the queue. */
   released: number;
+  /** Jobs of cancelled builds still running (their cancel's deletion failed), deleted now. */
+  cancelledJobsDeleted: number;
   /** True when the run stopped to stay inside its time; the next run carries on. */
   stoppedEarly: boolean;
   /**
@@ -79,12 +81,22 @@ function mayNeedWork(job: V1Job): boolean {
 }
 
 /**
+ * A cancelled build whose Job is still running: the cancel recorded its
+ * intent but its Job deletion failed (or was never made). Left alone, the
+ * build would run on and push its image; each run deletes it until it goes.
+ */
+function cancelledButRunning(job: V1Job, record: BuildRecord): boolean {
+  return record.status === "CANCELLED" && !finished(job) && !job.metadata?.deletionTimestamp;
+}
+
+/**
  * Whether a Job needs anything from this run, judged from the Job and its
  * record alone, so a run where nothing changed reads no pods and writes nothing.
  */
 function needsWork(job: V1Job, record: BuildRecord | undefined): boolean {
   if (!record) return finished(job) && holdsFinalizer(job);
   if (isTerminal(record.status)) {
+    if (cancelledButRunning(job, record)) return true;
     return (
       (finished(job) || Boolean(job.metadata?.deletionTimestamp)) && (holdsFinalizer(job) || !record.eventPublishedAt)
     );
@@ -110,6 +122,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     jobsRecreated: 0,
     jobsRefused: 0,
     released: 0,
+    cancelledJobsDeleted: 0,
     stoppedEarly: false,
     failures: [],
   };
@@ -256,6 +269,12 @@ async function settle(
       await publishAndRelease(job, written, deps, report);
       return;
     }
+  }
+  if (cancelledButRunning(job, record)) {
+    if (await deps.cluster.deleteJob(deps.settings.namespace, job.metadata?.name ?? ""))
+      report.cancelledJobsDeleted += 1;
+    // Its pods go first (foreground); a later run publishes the outcome and releases the Job.
+    return;
   }
   // Recorded already (by another run, or a cancel): publish if nobody has, then let the Job go.
   const stored = await deps.store.get(record.id);

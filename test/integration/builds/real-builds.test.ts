@@ -8,11 +8,13 @@ import { buildIdFor } from "../../../src/build/identity.js";
 import type { BuildRecord } from "../../../src/build/record.js";
 import { cancelBuild } from "../../../src/builds/cancel.js";
 import { createLogger } from "../../../src/log.js";
+import { reconcile } from "../../../src/reconcile/reconcile.js";
 import { submitDirectory } from "../../../src/submit/submit.js";
 import { createTriggerHandler } from "../../../src/trigger/handler.js";
 import { admin, bed, eventually } from "../../support/bed.js";
 import { reconcileUntil } from "../../support/builds.js";
 import { deployOnBed } from "../../support/deployment.js";
+import { kubernetesFaultProxy, throughProxies } from "../../support/faults.js";
 import { gzip, tarArchive } from "../../support/tar.js";
 
 /**
@@ -221,7 +223,7 @@ describe("real builds on the bed's node", () => {
     );
   });
 
-  it("cancels a running build: its pod goes and no image is pushed after CANCELLED", async () => {
+  it("cancels a running build whose Job deletion fails once: the reconciler deletes it, its pod goes and no image is pushed", async () => {
     const repository = repo("cancel");
     const id = await submit(
       env,
@@ -229,8 +231,20 @@ describe("real builds on the bed's node", () => {
       context({ Dockerfile: "FROM busybox:1.35\nRUN sleep 20\n" }),
     );
     await runningPod(id);
-    const result = await cancelBuild(id, { ...env.reconcileDeps, namespace: "dropbuild" }, "the test");
-    expect(result.outcome).toBe("cancelled");
+    const proxy = await kubernetesFaultProxy();
+    try {
+      proxy.setRule((request) =>
+        request.method === "DELETE" ? { status: 500, body: '{"kind":"Status","message":"etcd timed out"}' } : undefined,
+      );
+      const { reconcileDeps } = throughProxies(env, { cluster: proxy });
+      await expect(cancelBuild(id, { ...reconcileDeps, namespace: "dropbuild" }, "the test")).rejects.toThrow(
+        /answered 500: etcd timed out/,
+      );
+    } finally {
+      await proxy.close();
+    }
+    expect((await env.deps.store.get(id))?.status).toBe("CANCELLED");
+    await reconcile(env.reconcileDeps);
     await eventually(
       "the build's pods gone",
       async () => ((await buildPods(id)).length === 0 ? true : undefined),

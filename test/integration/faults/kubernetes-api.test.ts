@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuildRecord } from "../../../src/build/record.js";
+import { cancelBuild } from "../../../src/builds/cancel.js";
 import { RECORD_FINALIZER } from "../../../src/kube/job.js";
 import { createLogger } from "../../../src/log.js";
 import { reconcile } from "../../../src/reconcile/reconcile.js";
 import { createTriggerHandler } from "../../../src/trigger/handler.js";
 import { admin, eventually } from "../../support/bed.js";
-import { submitSample } from "../../support/builds.js";
+import { reconcileUntil, submitSample } from "../../support/builds.js";
 import { deployOnBed } from "../../support/deployment.js";
 import type { FaultProxy } from "../../support/fault-proxy.js";
 import { kubernetesFaultProxy, throughProxies } from "../../support/faults.js";
@@ -187,5 +188,37 @@ describe("faults: the Kubernetes API", () => {
     });
     expect(jobs.items).toHaveLength(1);
     expect((await env.deps.store.get(id))?.status).toBe("QUEUED");
+  });
+
+  it("a cancel whose Job deletion fails: the record says CANCELLED, and the reconciler deletes the still-running Job and publishes the outcome once", async () => {
+    const env = await deployOnBed();
+    const id = await submitSample(env, "contexts/faults/cancel/1.tar.gz", { DROPBUILD_SIMULATE_DURATION_MS: "60000" });
+    await reconcileUntil(env, id, (r) => r.status === "RUNNING");
+    const { reconcileDeps } = throughProxies(env, { cluster: proxy });
+    proxy.setRule((request) =>
+      request.method === "DELETE" && request.url?.endsWith(`/jobs/dropbuild-${id}`)
+        ? { status: 500, body: JSON.stringify({ kind: "Status", code: 500, message: "etcdserver: request timed out" }) }
+        : undefined,
+    );
+    try {
+      await expect(cancelBuild(id, { ...reconcileDeps, namespace: "dropbuild" }, "the test")).rejects.toThrow(
+        /DELETE .*\/jobs\/dropbuild-\w+: the Kubernetes API answered 500: etcdserver: request timed out/,
+      );
+    } finally {
+      proxy.setRule(undefined);
+    }
+    expect((await env.deps.store.get(id))?.status).toBe("CANCELLED");
+    const running = await jobOf(id);
+    expect(running?.metadata?.deletionTimestamp).toBeUndefined();
+
+    const report = await reconcile(env.reconcileDeps);
+    expect(report.cancelledJobsDeleted).toBe(1);
+    await eventually("the cancelled Job gone", async () => {
+      await reconcile(env.reconcileDeps);
+      return (await jobOf(id)) ? undefined : true;
+    });
+    const events = await env.outcomeEvents(1, 10_000, (e) => e.detail.id === id);
+    expect(events.map((e) => e["detail-type"])).toEqual(["Build Cancelled"]);
+    expect(await env.outcomeEvents(1, 2_000, (e) => e.detail.id === id)).toEqual([]);
   });
 });

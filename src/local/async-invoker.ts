@@ -27,8 +27,12 @@ export interface AsyncInvokerOptions {
   sqs: SQSClient;
   /** Where the events arrive (the S3 notification queue). */
   queueUrl: string;
-  /** The on-failure destination. */
-  deadLetterQueueUrl: string;
+  /**
+   * The on-failure destination. Without one (like nightly in serverless.yml)
+   * an event that used its retries is dropped, as Lambda drops it; onInvoke
+   * still reports the last failure.
+   */
+  deadLetterQueueUrl?: string;
   functionArn: string;
   handler: (event: unknown) => Promise<unknown>;
   /** Lambda's default: the first try and 2 retries. */
@@ -108,11 +112,13 @@ export function startAsyncInvoker(options: AsyncInvokerOptions): { stop: () => P
           responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
           responsePayload: { errorType: error instanceof Error ? error.name : "Error", errorMessage },
         };
-        await options.sqs.send(
-          new SendMessageCommand({ QueueUrl: options.deadLetterQueueUrl, MessageBody: JSON.stringify(record) }),
-        );
+        if (options.deadLetterQueueUrl) {
+          await options.sqs.send(
+            new SendMessageCommand({ QueueUrl: options.deadLetterQueueUrl, MessageBody: JSON.stringify(record) }),
+          );
+        }
         await done();
-        options.onInvoke?.({ ok: false, attempt, parked: true, error: errorMessage });
+        options.onInvoke?.({ ok: false, attempt, parked: Boolean(options.deadLetterQueueUrl), error: errorMessage });
       } else {
         await options.sqs.send(
           new ChangeMessageVisibilityCommand({

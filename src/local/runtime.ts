@@ -168,12 +168,15 @@ async function startOnBed(
     timeoutSeconds: functionTimeout(deployed, "nightly"),
     sqs,
     queueUrl: rebuilds,
-    deadLetterQueueUrl: deadLetter,
+    // No on-failure destination, as deployed: the trigger's dead-letter queue is replayed into the trigger.
     functionArn: `arn:aws:lambda:${bed.aws.region}:123456789012:function:${LOCAL_NAMES.nightlyFunction}`,
     handler: async (event) => {
       const result = await rebuild(event);
       activity(`rebuild event: ${JSON.stringify(result).slice(0, 160)}`);
       return result;
+    },
+    onInvoke: ({ ok, attempt, error }) => {
+      if (!ok) activity(`rebuild event failed (attempt ${attempt}): ${error}`);
     },
   });
   const invoker = startAsyncInvoker({

@@ -55,4 +55,35 @@ describe("the local async invoker", () => {
       await invoker.stop();
     }
   }, 60_000);
+
+  it("drops an event that used its retries when the function has no on-failure destination, as Lambda does", async () => {
+    const sqs = new SQSClient(awsConfig());
+    const queue = (await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("rebuilds") }))).QueueUrl ?? "";
+    const attempts: { ok: boolean; parked: boolean }[] = [];
+    const invoker = startAsyncInvoker({
+      sqs,
+      queueUrl: queue,
+      functionArn: "arn:aws:lambda:us-east-1:123456789012:function:nightly",
+      timeoutSeconds: 5,
+      retryDelaySeconds: [0, 0],
+      handler: async () => {
+        throw new Error("no such repository");
+      },
+      onInvoke: (result) => attempts.push(result),
+    });
+    try {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: JSON.stringify({ name: "rebuild" }) }));
+      await eventually("three failed attempts", async () => (attempts.length === 3 ? true : undefined), 20_000);
+      expect(attempts.map((a) => [a.ok, a.parked])).toEqual([
+        [false, false],
+        [false, false],
+        [false, false],
+      ]);
+      // Gone from its queue: not retried a fourth time.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(attempts).toHaveLength(3);
+    } finally {
+      await invoker.stop();
+    }
+  }, 60_000);
 });

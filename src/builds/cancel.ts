@@ -5,6 +5,7 @@ import type { ReconcileCluster } from "../kube/cluster.js";
 import { archiveLogs } from "../reconcile/archive-logs.js";
 import { durationSeconds } from "../reconcile/observe.js";
 import type { BuildStore } from "../store/builds.js";
+import { publishOutcome } from "./publish-outcome.js";
 
 export interface CancelDeps {
   store: BuildStore;
@@ -49,9 +50,6 @@ export async function cancelBuild(id: string, deps: CancelDeps, by = "a user"): 
   const stored = (await deps.store.get(id)) ?? record;
   if (!moved) return { outcome: "already-finished", record: stored };
   if (record.jobName) await deps.cluster.deleteJob(deps.namespace, record.jobName);
-  if (await deps.store.claimEvent(id, deps.now())) {
-    await deps.events.publish(stored);
-    await deps.store.markEventPublished(id, deps.now().toISOString());
-  }
+  await publishOutcome(stored, deps);
   return { outcome: "cancelled", record: (await deps.store.get(id)) ?? stored };
 }

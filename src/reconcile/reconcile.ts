@@ -3,6 +3,7 @@ import type { BuildEvents } from "../aws/build-events.js";
 import type { LogArchive } from "../aws/log-archive.js";
 import { type BuildRecord, isTerminal, STATUS_RANK, specOfRecord } from "../build/record.js";
 import { failUnstartedBuild } from "../builds/fail-unstarted.js";
+import { publishClaimed, publishOutcome } from "../builds/publish-outcome.js";
 import { JobRefusedError, type ReconcileCluster } from "../kube/cluster.js";
 import { type JobSettings, RECORD_FINALIZER, renderJob } from "../kube/job.js";
 import type { BuildStore } from "../store/builds.js";
@@ -266,7 +267,9 @@ async function settle(
       report.recordsUpdated += 1;
       const status = observation.status;
       const written: BuildRecord = { ...record, ...changes, status, statusRank: STATUS_RANK[status] };
-      await publishAndRelease(job, written, deps, report);
+      // Claimed by the write that recorded it (eventClaimedAt).
+      await publishClaimed(written, deps);
+      await releaseToCleanup(job, deps, report);
       return;
     }
   }
@@ -280,7 +283,7 @@ async function settle(
   const stored = await deps.store.get(record.id);
   if (!stored || !isTerminal(stored.status)) return;
   if (!stored.eventPublishedAt) {
-    if (await deps.store.claimEvent(stored.id, deps.now())) await publishAndRelease(job, stored, deps, report);
+    if (await publishOutcome(stored, deps)) await releaseToCleanup(job, deps, report);
     // Otherwise another run holds a fresh claim: keep the finalizer until the event is out. If that
     // publisher died, its claim goes stale and a later run takes it; the Job is held meanwhile.
     return;
@@ -288,15 +291,8 @@ async function settle(
   if (await deps.cluster.removeRecordFinalizer(job)) report.finalizersRemoved += 1;
 }
 
-/** Publish the outcome, remember it went out, then release the Job to TTL cleanup. */
-async function publishAndRelease(
-  job: V1Job,
-  record: BuildRecord,
-  deps: ReconcileDeps,
-  report: ReconcileReport,
-): Promise<void> {
-  await deps.events.publish(record);
-  await deps.store.markEventPublished(record.id, deps.now().toISOString());
+/** The outcome's event went out: count it and release the Job to TTL cleanup. */
+async function releaseToCleanup(job: V1Job, deps: ReconcileDeps, report: ReconcileReport): Promise<void> {
   report.eventsPublished += 1;
   if (await deps.cluster.removeRecordFinalizer(job)) report.finalizersRemoved += 1;
 }

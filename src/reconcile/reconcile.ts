@@ -1,16 +1,17 @@
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import type { BuildEvents } from "../aws/build-events.js";
 import type { LogArchive } from "../aws/log-archive.js";
-import { type BuildRecord, isTerminal, STATUS_RANK, specOfRecord } from "../build/record.js";
+import { type BuildRecord, STATUS_RANK, specOfRecord } from "../build/record.js";
 import { failUnstartedBuild } from "../builds/fail-unstarted.js";
 import { publishClaimed, publishOutcome } from "../builds/publish-outcome.js";
 import { JobRefusedError, type ReconcileCluster } from "../kube/cluster.js";
-import { type JobSettings, RECORD_FINALIZER, renderJob } from "../kube/job.js";
+import { type JobSettings, renderJob } from "../kube/job.js";
 import type { BuildStore } from "../store/builds.js";
 import { pool } from "../util/pool.js";
 import { archiveLogs } from "./archive-logs.js";
+import { type Decision, decide, jobFinished, mayNeedRecord } from "./lifecycle.js";
 import { ReconcileMemory } from "./memory.js";
-import { buildIdOf, durationSeconds, jobPhase, observe } from "./observe.js";
+import { buildIdOf, durationSeconds, observe } from "./observe.js";
 import { planRelease } from "./queue.js";
 
 export interface ReconcileSettings {
@@ -66,48 +67,6 @@ const SAFETY_MS = 10_000;
 const CONCURRENCY = 8;
 const MAX_FAILURES_REPORTED = 20;
 
-const finished = (job: V1Job) => ["SUCCEEDED", "FAILED", "CANCELLED"].includes(jobPhase(job));
-const holdsFinalizer = (job: V1Job) => job.metadata?.finalizers?.includes(RECORD_FINALIZER) ?? false;
-
-/**
- * Whether a Job's record is worth reading at all, judged from the Job alone.
- * A waiting (suspended) Job has nothing to settle, and a finished Job that no
- * longer holds our finalizer was released after its outcome was recorded and
- * published (the finalizer is always removed last). So a run over a long
- * queue or many finished Jobs reads only the records of the builds in motion.
- */
-function mayNeedWork(job: V1Job): boolean {
-  if (finished(job)) return holdsFinalizer(job);
-  return !job.spec?.suspend;
-}
-
-/**
- * A cancelled build whose Job is still running: the cancel recorded its
- * intent but its Job deletion failed (or was never made). Left alone, the
- * build would run on and push its image; each run deletes it until it goes.
- */
-function cancelledButRunning(job: V1Job, record: BuildRecord): boolean {
-  return record.status === "CANCELLED" && !finished(job) && !job.metadata?.deletionTimestamp;
-}
-
-/**
- * Whether a Job needs anything from this run, judged from the Job and its
- * record alone, so a run where nothing changed reads no pods and writes nothing.
- */
-function needsWork(job: V1Job, record: BuildRecord | undefined): boolean {
-  if (!record) return finished(job) && holdsFinalizer(job);
-  if (isTerminal(record.status)) {
-    if (cancelledButRunning(job, record)) return true;
-    return (
-      (finished(job) || Boolean(job.metadata?.deletionTimestamp)) && (holdsFinalizer(job) || !record.eventPublishedAt)
-    );
-  }
-  const phase = jobPhase(job);
-  if (phase === "QUEUED") return false;
-  if (phase === "RUNNING") return record.status !== "RUNNING" || (job.status?.failed ?? 0) + 1 > record.attempts;
-  return true;
-}
-
 /**
  * One reconcile run: page through the build Jobs, move each record forward,
  * archive logs and publish the outcome before releasing the Job to TTL
@@ -150,10 +109,11 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       const id = buildIdOf(job);
       if (id) seen.add(id);
     }
-    unfinished.push(...page.jobs.filter((job) => !finished(job)));
-    const candidates = page.jobs.filter(mayNeedWork);
+    unfinished.push(...page.jobs.filter((job) => !jobFinished(job)));
+    const candidates = page.jobs.filter(mayNeedRecord);
     const records = await deps.store.getMany(candidates.map(buildIdOf).filter((id): id is string => Boolean(id)));
-    const work = candidates.filter((job) => needsWork(job, records.get(buildIdOf(job) ?? "")));
+    // Pods are read only for the Jobs something is to be done for: a run where nothing changed writes nothing.
+    const work = candidates.filter((job) => decide(job, records.get(buildIdOf(job) ?? "")).act !== "none");
     const pods = await deps.cluster.listPods(
       deps.settings.namespace,
       work.map((job) => buildIdOf(job) ?? "").filter(Boolean),
@@ -225,6 +185,10 @@ async function releaseQueue(
   });
 }
 
+/**
+ * Do what `decide` says for one Job. When a conditional write finds the
+ * record moved on (another run, a cancel), decide again on what is stored.
+ */
 async function settle(
   job: V1Job,
   pods: V1Pod[],
@@ -232,63 +196,84 @@ async function settle(
   deps: ReconcileDeps,
   report: ReconcileReport,
 ): Promise<void> {
-  if (!record) {
-    // A Job of ours without a record (expired or never written): do not hold it forever.
-    if (await deps.cluster.removeRecordFinalizer(job)) report.finalizersRemoved += 1;
-    return;
+  let current = record;
+  for (let round = 0; round < 2; round += 1) {
+    if (await execute(decide(job, current), job, pods, current, deps, report)) return;
+    current = await deps.store.get(buildIdOf(job) ?? "");
   }
-  const observation = observe(job, pods);
-  if (!isTerminal(record.status)) {
-    if (observation.status === "RUNNING") {
-      const moved = await deps.store.advance(record.id, "RUNNING", {
+}
+
+/** Carry out one decision; false when the record moved on meanwhile. */
+async function execute(
+  decision: Decision,
+  job: V1Job,
+  pods: V1Pod[],
+  record: BuildRecord | undefined,
+  deps: ReconcileDeps,
+  report: ReconcileReport,
+): Promise<boolean> {
+  switch (decision.act) {
+    case "none":
+      return true;
+    case "release-orphan":
+    case "release":
+      if (await deps.cluster.removeRecordFinalizer(job)) report.finalizersRemoved += 1;
+      return true;
+    case "delete-job":
+      if (await deps.cluster.deleteJob(deps.settings.namespace, job.metadata?.name ?? ""))
+        report.cancelledJobsDeleted += 1;
+      // Its pods go first (foreground); a later run publishes the outcome and releases the Job.
+      return true;
+    case "publish-and-release":
+      // Another run may hold a fresh claim: then the Job stays held until its event is out (a dead
+      // publisher's claim goes stale and a later run takes it).
+      if (record && (await publishOutcome(record, deps))) await releaseToCleanup(job, deps, report);
+      return true;
+    case "mark-running": {
+      const observation = observe(job, pods);
+      const moved = await deps.store.advance(buildIdOf(job) ?? "", "RUNNING", {
         startedAt: observation.startedAt,
         attempts: Math.max(observation.attempts, 1),
       });
       if (moved) report.recordsUpdated += 1;
-      return;
+      return true;
     }
-    if (observation.status === "QUEUED") return;
-    const logs = await archiveLogs(deps.settings.namespace, pods, deps.cluster, deps.logs, record.id);
-    if ("logLocation" in logs) report.logsArchived += 1;
-    const startedAt = observation.startedAt ?? record.startedAt;
-    const finishedAt = observation.finishedAt ?? deps.now().toISOString();
-    const changes = {
-      startedAt,
-      finishedAt,
-      durationSeconds: durationSeconds(startedAt, finishedAt),
-      attempts: observation.attempts,
-      digest: observation.digest,
-      reason: observation.reason,
-      // Whoever records the outcome also owns publishing it: no separate claim.
-      eventClaimedAt: deps.now().toISOString(),
-      ...logs,
-    };
-    if (await deps.store.advance(record.id, observation.status, changes)) {
-      report.recordsUpdated += 1;
-      const status = observation.status;
-      const written: BuildRecord = { ...record, ...changes, status, statusRank: STATUS_RANK[status] };
-      // Claimed by the write that recorded it (eventClaimedAt).
-      await publishClaimed(written, deps);
-      await releaseToCleanup(job, deps, report);
-      return;
-    }
+    case "record-outcome":
+      return record ? recordOutcome(job, pods, record, deps, report) : true;
   }
-  if (cancelledButRunning(job, record)) {
-    if (await deps.cluster.deleteJob(deps.settings.namespace, job.metadata?.name ?? ""))
-      report.cancelledJobsDeleted += 1;
-    // Its pods go first (foreground); a later run publishes the outcome and releases the Job.
-    return;
-  }
-  // Recorded already (by another run, or a cancel): publish if nobody has, then let the Job go.
-  const stored = await deps.store.get(record.id);
-  if (!stored || !isTerminal(stored.status)) return;
-  if (!stored.eventPublishedAt) {
-    if (await publishOutcome(stored, deps)) await releaseToCleanup(job, deps, report);
-    // Otherwise another run holds a fresh claim: keep the finalizer until the event is out. If that
-    // publisher died, its claim goes stale and a later run takes it; the Job is held meanwhile.
-    return;
-  }
-  if (await deps.cluster.removeRecordFinalizer(job)) report.finalizersRemoved += 1;
+}
+
+/** Archive the logs, record the outcome (claiming its event in the same write), publish, release. */
+async function recordOutcome(
+  job: V1Job,
+  pods: V1Pod[],
+  record: BuildRecord,
+  deps: ReconcileDeps,
+  report: ReconcileReport,
+): Promise<boolean> {
+  const observation = observe(job, pods);
+  const logs = await archiveLogs(deps.settings.namespace, pods, deps.cluster, deps.logs, record.id);
+  if ("logLocation" in logs) report.logsArchived += 1;
+  const startedAt = observation.startedAt ?? record.startedAt;
+  const finishedAt = observation.finishedAt ?? deps.now().toISOString();
+  const changes = {
+    startedAt,
+    finishedAt,
+    durationSeconds: durationSeconds(startedAt, finishedAt),
+    attempts: observation.attempts,
+    digest: observation.digest,
+    reason: observation.reason,
+    // Whoever records the outcome also owns publishing it: no separate claim.
+    eventClaimedAt: deps.now().toISOString(),
+    ...logs,
+  };
+  const status = observation.status;
+  if (status === "QUEUED" || status === "RUNNING") return true;
+  if (!(await deps.store.advance(record.id, status, changes))) return false;
+  report.recordsUpdated += 1;
+  await publishClaimed({ ...record, ...changes, status, statusRank: STATUS_RANK[status] }, deps);
+  await releaseToCleanup(job, deps, report);
+  return true;
 }
 
 /** The outcome's event went out: count it and release the Job to TTL cleanup. */

@@ -22,8 +22,9 @@ function condition(job: V1Job, type: string) {
 
 const iso = (value: Date | string | undefined) => (value ? new Date(value).toISOString() : undefined);
 
-export function buildIdOf(job: V1Job): string | undefined {
-  return job.metadata?.labels?.[LABELS.buildId];
+/** The build a Job or pod belongs to (its build-id label). */
+export function buildIdOf(object: V1Job | V1Pod): string | undefined {
+  return object.metadata?.labels?.[LABELS.buildId];
 }
 
 /** Attempts as the Job controller counts them: every pod that ran, failed or succeeded. */

@@ -1,0 +1,104 @@
+import type { V1Job, V1Pod } from "@kubernetes/client-node";
+import { type BuildRecord, STATUS_RANK } from "../build/record.js";
+import { publishClaimed, publishOutcome } from "../builds/publish-outcome.js";
+import { archiveLogs } from "./archive-logs.js";
+import type { ReconcileDeps, ReconcileReport } from "./deps.js";
+import { type Decision, decide } from "./lifecycle.js";
+import { buildIdOf, durationSeconds, observe } from "./observe.js";
+
+/**
+ * Do what `decide` says for one Job. When a conditional write finds the
+ * record moved on (another run, a cancel), decide again on what is stored.
+ */
+export async function settle(
+  job: V1Job,
+  pods: V1Pod[],
+  record: BuildRecord | undefined,
+  deps: ReconcileDeps,
+  report: ReconcileReport,
+): Promise<void> {
+  let current = record;
+  for (let round = 0; round < 2; round += 1) {
+    if (await execute(decide(job, current), job, pods, current, deps, report)) return;
+    current = await deps.store.get(buildIdOf(job) ?? "");
+  }
+}
+
+/** Carry out one decision; false when the record moved on meanwhile. */
+async function execute(
+  decision: Decision,
+  job: V1Job,
+  pods: V1Pod[],
+  record: BuildRecord | undefined,
+  deps: ReconcileDeps,
+  report: ReconcileReport,
+): Promise<boolean> {
+  switch (decision.act) {
+    case "none":
+      return true;
+    case "release-orphan":
+    case "release":
+      if (await deps.cluster.removeRecordFinalizer(job)) report.finalizersRemoved += 1;
+      return true;
+    case "delete-job":
+      if (await deps.cluster.deleteJob(deps.settings.namespace, job.metadata?.name ?? ""))
+        report.cancelledJobsDeleted += 1;
+      // Its pods go first (foreground); a later run publishes the outcome and releases the Job.
+      return true;
+    case "publish-and-release":
+      // Another run may hold a fresh claim: then the Job stays held until its event is out (a dead
+      // publisher's claim goes stale and a later run takes it).
+      if (record && (await publishOutcome(record, deps))) await releaseToCleanup(job, deps, report);
+      return true;
+    case "mark-running": {
+      const observation = observe(job, pods);
+      const moved = await deps.store.advance(buildIdOf(job) ?? "", "RUNNING", {
+        startedAt: observation.startedAt,
+        attempts: Math.max(observation.attempts, 1),
+      });
+      if (moved) report.recordsUpdated += 1;
+      return true;
+    }
+    case "record-outcome":
+      return record ? recordOutcome(job, pods, record, deps, report) : true;
+  }
+}
+
+/** Archive the logs, record the outcome (claiming its event in the same write), publish, release. */
+async function recordOutcome(
+  job: V1Job,
+  pods: V1Pod[],
+  record: BuildRecord,
+  deps: ReconcileDeps,
+  report: ReconcileReport,
+): Promise<boolean> {
+  const observation = observe(job, pods);
+  const logs = await archiveLogs(deps.settings.namespace, pods, deps.cluster, deps.logs, record.id);
+  if ("logLocation" in logs) report.logsArchived += 1;
+  const startedAt = observation.startedAt ?? record.startedAt;
+  const finishedAt = observation.finishedAt ?? deps.now().toISOString();
+  const changes = {
+    startedAt,
+    finishedAt,
+    durationSeconds: durationSeconds(startedAt, finishedAt),
+    attempts: observation.attempts,
+    digest: observation.digest,
+    reason: observation.reason,
+    // Whoever records the outcome also owns publishing it: no separate claim.
+    eventClaimedAt: deps.now().toISOString(),
+    ...logs,
+  };
+  const status = observation.status;
+  if (status === "QUEUED" || status === "RUNNING") return true;
+  if (!(await deps.store.advance(record.id, status, changes))) return false;
+  report.recordsUpdated += 1;
+  await publishClaimed({ ...record, ...changes, status, statusRank: STATUS_RANK[status] }, deps);
+  await releaseToCleanup(job, deps, report);
+  return true;
+}
+
+/** The outcome's event went out: count it and release the Job to TTL cleanup. */
+async function releaseToCleanup(job: V1Job, deps: ReconcileDeps, report: ReconcileReport): Promise<void> {
+  report.eventsPublished += 1;
+  if (await deps.cluster.removeRecordFinalizer(job)) report.finalizersRemoved += 1;
+}

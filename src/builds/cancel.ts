@@ -4,11 +4,11 @@ import { type BuildRecord, isTerminal } from "../build/record.js";
 import type { ReconcileCluster } from "../kube/cluster.js";
 import { archiveLogs } from "../reconcile/archive-logs.js";
 import { durationSeconds } from "../reconcile/observe.js";
-import type { BuildStore } from "../store/builds.js";
+import type { BuildLedger } from "../store/ports.js";
 import { publishOutcome } from "./publish-outcome.js";
 
 export interface CancelDeps {
-  store: BuildStore;
+  store: BuildLedger;
   cluster: ReconcileCluster;
   logs: LogArchive;
   events: BuildEvents;

@@ -1,5 +1,5 @@
 import type { JobRefusedError } from "../kube/cluster.js";
-import type { BuildStore } from "../store/builds.js";
+import type { BuildLedger } from "../store/ports.js";
 
 /**
  * End a build whose Job the cluster refused for good (a JobRefusedError).
@@ -11,7 +11,7 @@ import type { BuildStore } from "../store/builds.js";
  * Conditional like every status write: a build cancelled meanwhile stays so.
  */
 export function failUnstartedBuild(
-  store: BuildStore,
+  store: Pick<BuildLedger, "advance">,
   id: string,
   refusal: JobRefusedError,
   now: Date,

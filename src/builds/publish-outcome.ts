@@ -1,9 +1,9 @@
 import type { BuildEvents } from "../aws/build-events.js";
 import type { BuildRecord } from "../build/record.js";
-import type { BuildStore } from "../store/builds.js";
+import type { BuildLedger } from "../store/ports.js";
 
 export interface OutcomePublishing {
-  store: Pick<BuildStore, "claimEvent" | "markEventPublished">;
+  store: Pick<BuildLedger, "claimEvent" | "markEventPublished">;
   events: BuildEvents;
   now: () => Date;
 }

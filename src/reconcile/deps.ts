@@ -2,7 +2,7 @@ import type { BuildEvents } from "../aws/build-events.js";
 import type { LogArchive } from "../aws/log-archive.js";
 import type { ReconcileCluster } from "../kube/cluster.js";
 import type { JobSettings } from "../kube/job.js";
-import type { BuildStore } from "../store/builds.js";
+import type { BuildLedger } from "../store/ports.js";
 import type { ReconcileMemory } from "./memory.js";
 
 export interface ReconcileSettings {
@@ -17,7 +17,7 @@ export interface ReconcileSettings {
 
 export interface ReconcileDeps {
   cluster: ReconcileCluster;
-  store: BuildStore;
+  store: BuildLedger;
   logs: LogArchive;
   events: BuildEvents;
   settings: ReconcileSettings;

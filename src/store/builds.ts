@@ -1,339 +1,58 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandOutput,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
-import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { type BuildRecord, type BuildStatus, STATUS_RANK } from "../build/record.js";
-import { encodeCursor, startKeyFrom, statusCursorsFrom } from "./cursor.js";
-import { INDEXES } from "./table.js";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { BuildRecord, BuildStatus } from "../build/record.js";
+import { DynamoBuildLedger } from "./ledger.js";
+import type {
+  BuildLedger,
+  BuildQueries,
+  CreateResult,
+  QueuedBuild,
+  RecordChanges,
+  RecordPage,
+  RecordQuery,
+} from "./ports.js";
+import { DynamoBuildQueries } from "./queries.js";
 
 export { InvalidCursorError } from "./cursor.js";
+export type { BuildLedger, BuildQueries, CreateResult, QueuedBuild, RecordChanges, RecordPage, RecordQuery };
 
-/** Fields a status change may set, besides the status itself. */
-export type RecordChanges = Partial<
-  Pick<
-    BuildRecord,
-    | "startedAt"
-    | "finishedAt"
-    | "durationSeconds"
-    | "attempts"
-    | "reason"
-    | "digest"
-    | "logLocation"
-    | "logNote"
-    | "queuePosition"
-  >
->;
+/**
+ * Both ports on one table, for the callers that need both (the API, the
+ * CLI, the local runtime). Use cases take the port they use.
+ */
+export class BuildStore implements BuildLedger, BuildQueries {
+  private readonly ledger: DynamoBuildLedger;
+  private readonly queries: DynamoBuildQueries;
 
-export interface RecordQuery {
-  repository?: string;
-  status?: BuildStatus;
-  /** ISO time: only builds submitted at or after it. */
-  since?: string;
-  limit?: number;
-  /** Opaque cursor from a previous page. */
-  cursor?: string;
-}
-
-export interface QueuedBuild {
-  id: string;
-  jobName?: string;
-}
-
-export interface RecordPage {
-  records: BuildRecord[];
-  cursor?: string;
-}
-
-export type CreateResult = { created: true } | { created: false; existing: BuildRecord };
-
-/** Build records in DynamoDB. Takes a document client, so tests point it at the emulator. */
-export class BuildStore {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly table: string,
-  ) {}
-
-  /**
-   * Create the record unless one with this id exists. The id is derived from
-   * the upload, so a redelivered S3 event lands here and finds the first
-   * record, which it gets back instead of overwriting. The failed condition
-   * returns that record itself (ALL_OLD), as it stood when the write was
-   * refused, so no second read is needed.
-   */
-  async create(record: BuildRecord): Promise<CreateResult> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: record,
-          ConditionExpression: "attribute_not_exists(id)",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return { created: true };
-    } catch (error: unknown) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // lib-dynamodb unmarshalls responses, not errors: error.Item is raw attribute values ({ "S": … }).
-      const existing = error.Item ? (unmarshall(error.Item) as BuildRecord) : await this.get(record.id);
-      if (!existing) throw error;
-      return { created: false, existing };
-    }
+  constructor(doc: DynamoDBDocumentClient, table: string) {
+    this.ledger = new DynamoBuildLedger(doc, table);
+    this.queries = new DynamoBuildQueries(doc, table);
   }
 
-  /**
-   * Move a build forward. The write is conditional on the stored rank being
-   * lower (or, while RUNNING, on fewer attempts recorded), so two reconcilers,
-   * or a late write, can never move a finished build back:
-   *
-   *   reconciler A: read RUNNING ─▶ write SUCCEEDED (rank 1 < 2 ✓)
-   *   reconciler B: read RUNNING ─────────────▶ write RUNNING (rank 2 < 1 ✗, refused)
-   *
-   * Returns false when the condition refused the write.
-   */
-  async advance(id: string, status: BuildStatus, changes: RecordChanges): Promise<boolean> {
-    const names: Record<string, string> = { "#status": "status", "#rank": "statusRank" };
-    const values: Record<string, unknown> = {
-      ":status": status,
-      ":rank": STATUS_RANK[status],
-      ":running": STATUS_RANK.RUNNING,
-      ":queued": STATUS_RANK.QUEUED,
-    };
-    const sets = ["#status = :status", "#rank = :rank"];
-    for (const [field, value] of Object.entries(changes)) {
-      if (value === undefined) continue;
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      sets.push(`#${field} = :${field}`);
-    }
-    values[":attemptsNow"] = changes.attempts ?? 0;
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id },
-          UpdateExpression: `SET ${sets.join(", ")}`,
-          ConditionExpression:
-            "attribute_exists(id) AND (#rank < :rank OR (#rank = :rank AND (:rank = :queued OR (:rank = :running AND attempts < :attemptsNow))))",
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
-    } catch (error: unknown) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+  create(record: BuildRecord): Promise<CreateResult> {
+    return this.ledger.create(record);
   }
-
-  /**
-   * Claim the right to publish a build's terminal event. Only one of several
-   * racing reconcilers wins; a claim older than `staleAfterMs` (its holder
-   * crashed before publishing) can be taken over, so the event still goes out.
-   */
-  async claimEvent(id: string, now: Date, staleAfterMs = 60_000): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id },
-          UpdateExpression: "SET eventClaimedAt = :now",
-          ConditionExpression:
-            "attribute_exists(id) AND attribute_not_exists(eventPublishedAt) AND (attribute_not_exists(eventClaimedAt) OR eventClaimedAt < :stale)",
-          ExpressionAttributeValues: {
-            ":now": now.toISOString(),
-            ":stale": new Date(now.getTime() - staleAfterMs).toISOString(),
-          },
-        }),
-      );
-      return true;
-    } catch (error: unknown) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+  get(id: string): Promise<BuildRecord | undefined> {
+    return this.ledger.get(id);
   }
-
-  /** Remember that the terminal event went out, so later runs do not send it again. */
-  async markEventPublished(id: string, at: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { id },
-        UpdateExpression: "SET eventPublishedAt = :at",
-        ConditionExpression: "attribute_exists(id)",
-        ExpressionAttributeValues: { ":at": at },
-      }),
-    );
+  getMany(ids: string[]): Promise<Map<string, BuildRecord>> {
+    return this.ledger.getMany(ids);
   }
-
-  async getMany(ids: string[]): Promise<Map<string, BuildRecord>> {
-    const found = new Map<string, BuildRecord>();
-    for (let i = 0; i < ids.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = ids.slice(i, i + 100).map((id) => ({ id }));
-      while (keys && keys.length > 0) {
-        const out: BatchGetCommandOutput = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const item of out.Responses?.[this.table] ?? []) found.set(String(item.id), item as BuildRecord);
-        keys = out.UnprocessedKeys?.[this.table]?.Keys;
-      }
-    }
-    return found;
+  advance(id: string, status: BuildStatus, changes: RecordChanges): Promise<boolean> {
+    return this.ledger.advance(id, status, changes);
   }
-
-  /**
-   * How many builds have a status (submitted since `since`, if given): a
-   * COUNT query on the status index, so no record crosses the wire.
-   */
-  async count(status: BuildStatus, since?: string): Promise<number> {
-    let total = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out: QueryCommandOutput = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          ...indexKey("status", status, since),
-          Select: "COUNT",
-          ExclusiveStartKey: start,
-        }),
-      );
-      total += out.Count ?? 0;
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return total;
+  claimEvent(id: string, now: Date, staleAfterMs?: number): Promise<boolean> {
+    return this.ledger.claimEvent(id, now, staleAfterMs);
   }
-
-  /**
-   * QUEUED builds submitted before `before`, oldest first, as ids and Job
-   * names only: the reconciler's sweep for lost Jobs stays a small read
-   * however long the queue is.
-   */
-  async queuedBefore(before: string, cursor?: string): Promise<{ builds: QueuedBuild[]; cursor?: string }> {
-    const out: QueryCommandOutput = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: INDEXES.byStatus,
-        KeyConditionExpression: "#status = :queued AND #at < :before",
-        ProjectionExpression: "#id, #jobName",
-        ExpressionAttributeNames: { "#status": "status", "#at": "submittedAt", "#id": "id", "#jobName": "jobName" },
-        ExpressionAttributeValues: { ":queued": "QUEUED", ":before": before },
-        Limit: 500,
-        ExclusiveStartKey: startKeyFrom(cursor, { index: "status", value: "QUEUED" }),
-      }),
-    );
-    const builds = (out.Items ?? []).map((item) => ({
-      id: String(item.id),
-      jobName: typeof item.jobName === "string" ? item.jobName : undefined,
-    }));
-    return { builds, cursor: encodeCursor(out.LastEvaluatedKey) };
+  markEventPublished(id: string, at: string): Promise<void> {
+    return this.ledger.markEventPublished(id, at);
   }
-
-  /**
-   * Builds newest first, by repository or by status (each an index, no
-   * scans), or across everything by walking the status index.
-   */
-  async query(query: RecordQuery): Promise<RecordPage> {
-    const limit = Math.min(Math.max(query.limit ?? 50, 1), 1000);
-    if (!query.repository && !query.status) return this.queryAll(query, limit);
-    const key = query.repository
-      ? indexKey("repository", query.repository, query.since)
-      : indexKey("status", query.status ?? "", query.since);
-    let filter: string | undefined;
-    if (query.repository && query.status) {
-      key.ExpressionAttributeNames["#status"] = "status";
-      key.ExpressionAttributeValues[":status"] = query.status;
-      filter = "#status = :status";
-    }
-    const records: BuildRecord[] = [];
-    let start: Record<string, unknown> | undefined = query.repository
-      ? startKeyFrom(query.cursor, { index: "repository", value: query.repository, since: query.since })
-      : startKeyFrom(query.cursor, { index: "status", value: query.status ?? "", since: query.since });
-    do {
-      const out: QueryCommandOutput = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          ...key,
-          FilterExpression: filter,
-          ScanIndexForward: false,
-          Limit: limit - records.length,
-          ExclusiveStartKey: start,
-        }),
-      );
-      records.push(...((out.Items ?? []) as BuildRecord[]));
-      start = out.LastEvaluatedKey;
-    } while (start && records.length < limit);
-    return { records, cursor: encodeCursor(start) };
+  queuedBefore(before: string, cursor?: string): Promise<{ builds: QueuedBuild[]; cursor?: string }> {
+    return this.ledger.queuedBefore(before, cursor);
   }
-
-  /** Every status, merged newest first: one index query per status, still no scan. */
-  private async queryAll(query: RecordQuery, limit: number): Promise<RecordPage> {
-    const cursors = statusCursorsFrom(query.cursor);
-    const statuses = (["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"] as const).filter(
-      (s) => cursors[s] !== null,
-    );
-    const pages = await Promise.all(
-      statuses.map(async (status) => ({
-        status,
-        page: await this.query({ ...query, status, limit, cursor: cursors[status] ?? undefined }),
-      })),
-    );
-    const merged = pages
-      .flatMap(({ status, page }) => page.records.map((record) => ({ status, record })))
-      .sort(
-        (a, b) => b.record.submittedAt.localeCompare(a.record.submittedAt) || b.record.id.localeCompare(a.record.id),
-      )
-      .slice(0, limit);
-    // Resume each status after the last record of it that this page showed.
-    const next: Record<string, string | null> = {};
-    let more = false;
-    for (const { status, page } of pages) {
-      const shown = merged.filter((m) => m.status === status);
-      const last = shown.at(-1)?.record;
-      if (shown.length < page.records.length) {
-        next[status] = last ? (encodeCursor(keyOf(last, "status")) ?? "") : (cursors[status] ?? "");
-        more = true;
-      } else if (page.cursor) {
-        next[status] = page.cursor;
-        more = true;
-      } else {
-        next[status] = null;
-      }
-    }
-    return { records: merged.map((m) => m.record), cursor: more ? encodeCursor(next) : undefined };
+  query(query: RecordQuery): Promise<RecordPage> {
+    return this.queries.query(query);
   }
-
-  async get(id: string): Promise<BuildRecord | undefined> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: true }));
-    return Item as BuildRecord | undefined;
+  count(status: BuildStatus, since?: string): Promise<number> {
+    return this.queries.count(status, since);
   }
-}
-
-/** The key condition on one index: its partition value, and `submittedAt` from `since` on. */
-function indexKey(partition: "repository" | "status", value: string, since?: string) {
-  const names: Record<string, string> = { "#pk": partition };
-  const values: Record<string, unknown> = { ":pk": value };
-  let condition = "#pk = :pk";
-  if (since) {
-    names["#at"] = "submittedAt";
-    values[":since"] = since;
-    condition += " AND #at >= :since";
-  }
-  return {
-    IndexName: partition === "repository" ? INDEXES.byRepository : INDEXES.byStatus,
-    KeyConditionExpression: condition,
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
-  };
-}
-
-/** The index key of a record, as DynamoDB's LastEvaluatedKey would give it. */
-function keyOf(record: BuildRecord, index: "status" | "repository"): Record<string, unknown> {
-  return { id: record.id, submittedAt: record.submittedAt, [index]: record[index] };
 }

@@ -34,6 +34,6 @@ export default defineConfig({
       },
     ],
     typecheck: { enabled: false },
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", POWERTOOLS_LOG_LEVEL: "WARN" },
+    env: { POWERTOOLS_LOG_LEVEL: "WARN" },
   },
 });

@@ -14,7 +14,6 @@ const FUNCTION_ENV = {
   REGISTRY: "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
   AWS_ACCESS_KEY_ID: "bench",
   AWS_SECRET_ACCESS_KEY: "bench",
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
 };
 
 function timeNode(script: string): number {

@@ -1,5 +1,5 @@
 /**
- * One small esbuild bundle per function for the Node.js 22 Lambda runtime,
+ * One small esbuild bundle per function for the Node.js 24 Lambda runtime,
  * AWS SDK v3 clients included (the runtime's copy is not relied on).
  *
  *   tsx scripts/bundle.ts [outdir]   → <outdir>/<function>/index.mjs
@@ -58,6 +58,10 @@ const kubernetesClientTreeShaking: Plugin = {
   },
 };
 
+/** The Lambda runtime serverless.yml deploys the functions on; the bundles are built for it. */
+export const LAMBDA_RUNTIME = "nodejs24.x";
+const ESBUILD_TARGET = LAMBDA_RUNTIME.replace(/^nodejs(\d+)\.x$/, "node$1");
+
 export function functionNames(): string[] {
   return readdirSync(join(repoRoot, "functions"))
     .filter((f) => f.endsWith(".ts"))
@@ -73,7 +77,7 @@ export async function bundleFunctions(outdir: string, names = functionNames()): 
       outfile: file,
       bundle: true,
       platform: "node",
-      target: "node22",
+      target: ESBUILD_TARGET,
       format: "esm",
       minify: true,
       sourcemap: false,

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { repoRoot } from "../../../bed/paths.js";
+import { LAMBDA_RUNTIME } from "../../../scripts/bundle.js";
 import { buildsTableDefinition } from "../../../src/store/table.js";
 import { type PackagedService, packageServerless, type Template } from "../../support/serverless-package.js";
 
@@ -145,10 +146,11 @@ describe("serverless.yml, packaged with osls", () => {
     for (const route of routes) expect(route.AuthorizationType).toBe("AWS_IAM");
   });
 
-  it("runs every function on Node.js 22, arm64, from its own esbuild bundle", () => {
+  it("runs every function on Node.js 24 (the runtime its bundle is built for), arm64, from its own esbuild bundle", () => {
+    expect(LAMBDA_RUNTIME).toBe("nodejs24.x");
     for (const [, fn] of ofType("AWS::Lambda::Function")) {
       expect(fn.Properties).toMatchObject({
-        Runtime: "nodejs22.x",
+        Runtime: LAMBDA_RUNTIME,
         Architectures: ["arm64"],
         Handler: "index.handler",
       });

@@ -1,25 +1,8 @@
-/** Lambda entry for the HTTP API (IAM-authenticated): wiring only; routes in src/api. */
+/** Lambda entry for the HTTP API (IAM-authenticated). Composition root: src/roots/api.ts. */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { createApiHandler } from "../src/api/handler.js";
 import { loadConfig } from "../src/config.js";
-import { KubernetesBuildCluster } from "../src/kube/cluster.js";
-import { createLogger } from "../src/log.js";
-import { makeBuildEvents, makeBuildStore, makeConnector, makeLogArchive } from "../src/wiring.js";
+import { apiRoot } from "../src/roots/api.js";
 
-const config = loadConfig();
-const handle = createApiHandler(
-  {
-    store: makeBuildStore(config),
-    cancel: {
-      cluster: new KubernetesBuildCluster(makeConnector(config)),
-      logs: makeLogArchive(config),
-      events: makeBuildEvents(config),
-      namespace: config.namespace,
-      now: () => new Date(),
-    },
-    now: () => new Date(),
-  },
-  createLogger("dropbuild-api"),
-);
+const handle = apiRoot(loadConfig());
 
 export const handler = (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => handle(event);

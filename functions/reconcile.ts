@@ -1,27 +1,11 @@
-/** Lambda entry, on a schedule (every minute): records Job outcomes. Logic in src/reconcile. */
+/** Lambda entry, on a schedule (every minute): records Job outcomes. Composition root: src/roots/reconcile.ts. */
 import type { Context, ScheduledEvent } from "aws-lambda";
 import { loadConfig } from "../src/config.js";
-import { KubernetesBuildCluster } from "../src/kube/cluster.js";
-import { createLogger } from "../src/log.js";
-import { createReconcileHandler } from "../src/reconcile/handler.js";
-import { ReconcileMemory } from "../src/reconcile/memory.js";
 import type { ReconcileReport } from "../src/reconcile/reconcile.js";
-import { makeBuildEvents, makeBuildStore, makeConnector, makeLogArchive, reconcileSettings } from "../src/wiring.js";
+import { reconcileRoot } from "../src/roots/reconcile.js";
 
-const config = loadConfig();
-const run = createReconcileHandler(
-  {
-    cluster: new KubernetesBuildCluster(makeConnector(config)),
-    store: makeBuildStore(config),
-    logs: makeLogArchive(config),
-    events: makeBuildEvents(config),
-    settings: reconcileSettings(config),
-    now: () => new Date(),
-    // Module scope: kept while the container stays warm.
-    memory: new ReconcileMemory(),
-  },
-  createLogger("dropbuild-reconcile"),
-);
+// Module scope: the reconciler's memory is kept while the container stays warm.
+const run = reconcileRoot(loadConfig());
 
 export const handler = (_event: ScheduledEvent, context: Context): Promise<ReconcileReport> =>
   run(() => context.getRemainingTimeInMillis());

@@ -5,6 +5,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { AwsCredentialIdentity } from "@smithy/types";
+import type { ApiDeps } from "./api/handler.js";
 import { EventBridgeBuildEvents } from "./aws/build-events.js";
 import { S3ContextObjects } from "./aws/context-objects.js";
 import { S3LogArchive } from "./aws/log-archive.js";
@@ -12,8 +13,10 @@ import type { Config } from "./config.js";
 import { KubernetesBuildCluster } from "./kube/cluster.js";
 import { type ClusterConnector, eksConnector, kubeconfigConnector } from "./kube/connect.js";
 import type { JobSettings } from "./kube/job.js";
+import { S3ContextCatalog } from "./rebuild/catalog.js";
+import type { RebuildDeps } from "./rebuild/rebuild.js";
 import { ReconcileMemory } from "./reconcile/memory.js";
-import type { ReconcileSettings } from "./reconcile/reconcile.js";
+import type { ReconcileDeps, ReconcileSettings } from "./reconcile/reconcile.js";
 import { BuildStore } from "./store/builds.js";
 import type { SubmitDeps, SubmitSettings } from "./trigger/submit-upload.js";
 
@@ -122,29 +125,81 @@ export function reconcileSettings(config: Config): ReconcileSettings {
 }
 
 /**
- * Everything the trigger and the reconciler need, wired once from
- * configuration: what the local runtime, the tests and the benchmarks run.
- * (Each Lambda entry wires only its own clients, to keep its bundle small.)
+ * The clients one process shares between the functions it runs: one
+ * connection pool to the cluster, one table client. A Lambda container runs
+ * one function; the local runtime runs them all on one set.
  */
-export function functionDeps(config: Config, credentials?: AwsCredentialIdentity) {
-  const cluster = new KubernetesBuildCluster(makeConnector(config, credentials));
-  const store = makeBuildStore(config, credentials);
-  const now = () => new Date();
-  const submit: SubmitDeps = {
-    objects: new S3ContextObjects(makeS3(config, credentials)),
-    store,
-    cluster,
-    settings: submitSettings(config),
-    now,
+export function functionClients(config: Config, credentials?: AwsCredentialIdentity) {
+  return {
+    config,
+    credentials,
+    cluster: new KubernetesBuildCluster(makeConnector(config, credentials)),
+    store: makeBuildStore(config, credentials),
+    s3: makeS3(config, credentials),
+    now: () => new Date(),
   };
-  const reconcile = {
+}
+
+export type FunctionClients = ReturnType<typeof functionClients>;
+
+/** What the trigger (and a rebuild's submissions) run with. */
+export function triggerDeps(clients: FunctionClients): SubmitDeps {
+  const { config, store, cluster, now } = clients;
+  return { objects: new S3ContextObjects(clients.s3), store, cluster, settings: submitSettings(config), now };
+}
+
+/** What the reconciler runs with, but its remaining time (each invocation's own). */
+export function reconcileDeps(clients: FunctionClients): Omit<ReconcileDeps, "remainingMs"> {
+  const { config, credentials, store, cluster, now } = clients;
+  return {
     cluster,
     store,
     logs: makeLogArchive(config, credentials),
     events: makeBuildEvents(config, credentials),
     settings: reconcileSettings(config),
     now,
+    // Kept while the container (or the local runtime) lives.
     memory: new ReconcileMemory(),
   };
-  return { cluster, store, submit, reconcile };
+}
+
+/** What nightly and event rebuilds run with. */
+export function rebuildDeps(clients: FunctionClients): RebuildDeps {
+  const { config } = clients;
+  return {
+    catalog: new S3ContextCatalog(clients.s3, config.bucket),
+    submit: triggerDeps(clients),
+    nightlyRepositories: config.nightlyRepositories,
+    nightlyTagFormat: config.nightlyTagFormat,
+  };
+}
+
+/** What the HTTP API runs with: the table, and the cluster to cancel builds. */
+export function apiDeps(clients: FunctionClients): ApiDeps {
+  const { config, credentials, store, cluster, now } = clients;
+  return {
+    store,
+    cancel: {
+      cluster,
+      logs: makeLogArchive(config, credentials),
+      events: makeBuildEvents(config, credentials),
+      namespace: config.namespace,
+      now,
+    },
+    now,
+  };
+}
+
+/**
+ * The trigger's and the reconciler's dependencies on one set of clients:
+ * what the tests and the benchmarks drive.
+ */
+export function functionDeps(config: Config, credentials?: AwsCredentialIdentity) {
+  const clients = functionClients(config, credentials);
+  return {
+    cluster: clients.cluster,
+    store: clients.store,
+    submit: triggerDeps(clients),
+    reconcile: reconcileDeps(clients),
+  };
 }

@@ -9,14 +9,15 @@ import { applyRealBuildObjects, realBuildEnvironment } from "../../bed/node/depl
 import { repoRoot } from "../../bed/paths.js";
 import type { BedInfo } from "../../bed/state.js";
 import { bedDown, bedUp } from "../../bed/up.js";
-import { createApiHandler } from "../api/handler.js";
 import { type Config, loadConfig } from "../config.js";
 import { startLocalHttp } from "../dashboard/server.js";
 import { fileLogger } from "../log.js";
-import { S3ContextCatalog } from "../rebuild/catalog.js";
-import { createRebuildHandler, REBUILD_SOURCE } from "../rebuild/handler.js";
-import { createTriggerHandler, type TriggerResult } from "../trigger/handler.js";
-import { functionDeps, makeS3 } from "../wiring.js";
+import { REBUILD_SOURCE } from "../rebuild/handler.js";
+import { apiRoot } from "../roots/api.js";
+import { nightlyRoot } from "../roots/nightly.js";
+import { triggerRoot } from "../roots/trigger.js";
+import type { TriggerResult } from "../trigger/handler.js";
+import { functionClients, makeS3, reconcileDeps } from "../wiring.js";
 import { startAsyncInvoker } from "./async-invoker.js";
 import { functionTimeout } from "./function-timeouts.js";
 import {
@@ -119,25 +120,46 @@ async function startOnBed(
   activity: Activity,
 ): Promise<LocalRuntime> {
   options.progress("creating the bucket, table, queues and rules (as serverless.yml would) and applying infra/k8s");
+  const config = loadConfig({ ...functionEnvironment(bed), ...options.functionEnv });
+  const queues = await provisionLocal(bed, config);
+  const functions = await startFunctions(bed, config, queues, options, activity);
+  const state = localState(bed, config, queues, functions.apiUrl, options.stateDir);
+  let stopped = false;
+  return {
+    state,
+    config,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await functions.stop();
+      await bedDown(bedDir);
+    },
+  };
+}
+
+type LocalQueues = LocalState["queues"];
+
+/** What serverless.yml would create, on the emulator, and infra/k8s applied to the bed. */
+async function provisionLocal(bed: BedInfo, config: Config): Promise<LocalQueues> {
   const admin = {
     region: bed.aws.region,
     endpoint: bed.aws.endpoint,
     credentials: { accessKeyId: bed.aws.accessKeyId, secretAccessKey: bed.aws.secretAccessKey },
   };
   const sqs = new SQSClient(admin);
+  const events = new EventBridgeClient(admin);
   await ensureBuildsTable(new DynamoDBClient(admin), LOCAL_NAMES.table);
-  const config = loadConfig({ ...functionEnvironment(bed), ...options.functionEnv });
   const s3Admin = makeS3(config, admin.credentials);
   const { queueUrl: uploads } = await ensureContextsBucket(s3Admin, sqs, LOCAL_NAMES.bucket, LOCAL_NAMES.uploadsQueue);
   const { QueueUrl: deadLetter } = await sqs.send(new CreateQueueCommand({ QueueName: LOCAL_NAMES.deadLetterQueue }));
-  const { queueUrl: outcomes } = await ensureOutcomeQueue(new EventBridgeClient(admin), sqs, {
+  if (!deadLetter) throw new Error("could not create the dead-letter queue");
+  const { queueUrl: outcomes } = await ensureOutcomeQueue(events, sqs, {
     busName: LOCAL_NAMES.busName,
     ruleName: LOCAL_NAMES.outcomesRule,
     queueName: LOCAL_NAMES.outcomesQueue,
   });
-  if (!deadLetter) throw new Error("could not create the dead-letter queue");
   // serverless.yml's rule for rebuild events targets the nightly function; locally a queue stands between.
-  const { queueUrl: rebuilds } = await ensureEventQueue(new EventBridgeClient(admin), sqs, {
+  const { queueUrl: rebuilds } = await ensureEventQueue(events, sqs, {
     busName: LOCAL_NAMES.busName,
     ruleName: LOCAL_NAMES.rebuildRule,
     queueName: LOCAL_NAMES.rebuildQueue,
@@ -145,33 +167,87 @@ async function startOnBed(
   });
   await applyInfra(bed.kubectl, bed.kubeconfigs.admin, join(repoRoot, "infra", "k8s", "overlays", "local"));
   if (bed.node) await applyRealBuildObjects(bed.kubectl, bed.kubeconfigs.admin, bed.node, config.namespace);
+  return { uploads, deadLetter, outcomes, rebuilds };
+}
 
-  // The functions run as their IAM role: the bed's webhook maps it like an EKS access entry.
-  const functions = bed.identities.functions;
-  if (!functions) throw new Error("the bed has no functions identity");
-  const credentials = { accessKeyId: functions.accessKeyId, secretAccessKey: functions.secretAccessKey };
-  const { cluster, store, submit: submitDeps, reconcile: reconcileDeps } = functionDeps(config, credentials);
-  const { logs, events } = reconcileDeps;
-  const logFile = (name: string) => join(options.stateDir, `${name}.log`);
-  const trigger = createTriggerHandler(submitDeps, fileLogger("dropbuild-trigger", logFile("trigger")));
-  const rebuild = createRebuildHandler(
-    {
-      catalog: new S3ContextCatalog(makeS3(config, credentials), config.bucket),
-      submit: submitDeps,
-      nightlyRepositories: config.nightlyRepositories,
-      nightlyTagFormat: config.nightlyTagFormat,
-    },
-    fileLogger("dropbuild-nightly", logFile("nightly")),
+/**
+ * The four functions, built by the same composition roots as the Lambda
+ * entries, on one set of clients with the functions' IAM identity (the
+ * bed's webhook maps it like an EKS access entry): the trigger and nightly
+ * fed from their queues with Lambda's retry and on-failure semantics, the
+ * reconciler every few seconds, the API and status page on localhost.
+ */
+async function startFunctions(
+  bed: BedInfo,
+  config: Config,
+  queues: LocalQueues,
+  options: LocalRuntimeOptions,
+  activity: Activity,
+) {
+  const identity = bed.identities.functions;
+  if (!identity) throw new Error("the bed has no functions identity");
+  const clients = functionClients(config, {
+    accessKeyId: identity.accessKeyId,
+    secretAccessKey: identity.secretAccessKey,
+  });
+  const logger = (name: string) => fileLogger(`dropbuild-${name}`, join(options.stateDir, `${name}.log`));
+  const trigger = triggerRoot(config, { clients, logger: logger("trigger") });
+  const rebuild = nightlyRoot(config, { clients, logger: logger("nightly") });
+  const sqs = new SQSClient({
+    region: bed.aws.region,
+    endpoint: bed.aws.endpoint,
+    credentials: { accessKeyId: bed.aws.accessKeyId, secretAccessKey: bed.aws.secretAccessKey },
+  });
+  const invokers = startInvokers(bed, sqs, queues, { trigger, rebuild }, activity);
+  const reconciler = startReconcileLoop(
+    { ...reconcileDeps(clients), remainingMs: () => 50_000 },
+    options.reconcileEveryMs ?? 2000,
+    logger("reconcile"),
   );
+  const server: Server = await startLocalHttp(
+    {
+      store: clients.store,
+      api: apiRoot(config, { clients, logger: logger("api") }),
+      title: "dropbuild (local)",
+      // Lambda's Invoke API for `dropbuild redrive` and the on-demand nightly run.
+      lambdas: {
+        [LOCAL_NAMES.triggerFunction]: (event) => trigger(event as S3Event),
+        [LOCAL_NAMES.nightlyFunction]: (event) => rebuild(event),
+      },
+    },
+    options.apiPort ?? 0,
+  );
+  const address = server.address();
+  return {
+    apiUrl: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`,
+    stop: async () => {
+      await Promise.all([
+        ...invokers.map((invoker) => invoker.stop()),
+        reconciler.stop(),
+        new Promise((resolve) => server.close(resolve)),
+      ]);
+    },
+  };
+}
+
+/** Lambda's asynchronous invocation of the trigger (S3 notifications) and of nightly (rebuild events). */
+function startInvokers(
+  bed: BedInfo,
+  sqs: SQSClient,
+  queues: LocalQueues,
+  handlers: { trigger: ReturnType<typeof triggerRoot>; rebuild: ReturnType<typeof nightlyRoot> },
+  activity: Activity,
+) {
   const deployed = join(repoRoot, "serverless.yml");
+  const arn = (name: string) => `arn:aws:lambda:${bed.aws.region}:123456789012:function:${name}`;
   const rebuildInvoker = startAsyncInvoker({
     timeoutSeconds: functionTimeout(deployed, "nightly"),
     sqs,
-    queueUrl: rebuilds,
+    queueUrl: queues.rebuilds,
     // No on-failure destination, as deployed: the trigger's dead-letter queue is replayed into the trigger.
-    functionArn: `arn:aws:lambda:${bed.aws.region}:123456789012:function:${LOCAL_NAMES.nightlyFunction}`,
+    functionArn: arn(LOCAL_NAMES.nightlyFunction),
     handler: async (event) => {
-      const result = await rebuild(event);
+      const result = await handlers.rebuild(event);
       activity(`rebuild event: ${JSON.stringify(result).slice(0, 160)}`);
       return result;
     },
@@ -179,14 +255,14 @@ async function startOnBed(
       if (!ok) activity(`rebuild event failed (attempt ${attempt}): ${error}`);
     },
   });
-  const invoker = startAsyncInvoker({
+  const triggerInvoker = startAsyncInvoker({
     timeoutSeconds: functionTimeout(deployed, "trigger"),
     sqs,
-    queueUrl: uploads,
-    deadLetterQueueUrl: deadLetter,
-    functionArn: `arn:aws:lambda:${bed.aws.region}:123456789012:function:${LOCAL_NAMES.triggerFunction}`,
+    queueUrl: queues.uploads,
+    deadLetterQueueUrl: queues.deadLetter,
+    functionArn: arn(LOCAL_NAMES.triggerFunction),
     handler: async (event) => {
-      const result: TriggerResult = await trigger(event as S3Event);
+      const result: TriggerResult = await handlers.trigger(event as S3Event);
       for (const r of result.results) {
         activity(r.outcome === "rejected" ? `build ${r.id} REJECTED: ${r.reason}` : `build ${r.id} ${r.outcome}`);
       }
@@ -201,44 +277,18 @@ async function startOnBed(
       );
     },
   });
+  return [triggerInvoker, rebuildInvoker];
+}
 
-  const reconciler = startReconcileLoop(
-    { ...reconcileDeps, remainingMs: () => 50_000 },
-    options.reconcileEveryMs ?? 2000,
-    fileLogger("dropbuild-reconcile", logFile("reconcile")),
-  );
-
-  const api = createApiHandler(
-    {
-      store,
-      cancel: { cluster, logs, events, namespace: config.namespace, now: () => new Date() },
-      now: () => new Date(),
-    },
-    fileLogger("dropbuild-api", logFile("api")),
-  );
-  const server: Server = await startLocalHttp(
-    {
-      store,
-      api,
-      title: "dropbuild (local)",
-      // Lambda's Invoke API for `dropbuild redrive` and the on-demand nightly run.
-      lambdas: {
-        [LOCAL_NAMES.triggerFunction]: (event) => trigger(event as S3Event),
-        [LOCAL_NAMES.nightlyFunction]: (event) => rebuild(event),
-      },
-    },
-    options.apiPort ?? 0,
-  );
-  const address = server.address();
-  const apiUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
-
-  const state: LocalState = {
+/** What `local up` records for `local env`, `local down` and the tests. */
+function localState(bed: BedInfo, config: Config, queues: LocalQueues, apiUrl: string, stateDir: string): LocalState {
+  return {
     pid: process.pid,
-    stateDir: options.stateDir,
+    stateDir,
     startedAt: new Date().toISOString(),
     apiUrl,
     bed,
-    queues: { uploads, deadLetter, outcomes, rebuilds },
+    queues,
     env: {
       AWS_ENDPOINT_URL: bed.aws.endpoint,
       AWS_REGION: bed.aws.region,
@@ -250,27 +300,10 @@ async function startOnBed(
       KUBECONFIG_PATH: bed.kubeconfigs.admin,
       BUILD_NAMESPACE: config.namespace,
       DROPBUILD_API_URL: apiUrl,
-      DROPBUILD_DLQ_URL: deadLetter,
+      DROPBUILD_DLQ_URL: queues.deadLetter,
       DROPBUILD_TRIGGER_FUNCTION: LOCAL_NAMES.triggerFunction,
       DROPBUILD_NIGHTLY_FUNCTION: LOCAL_NAMES.nightlyFunction,
       DROPBUILD_LAMBDA_ENDPOINT: apiUrl,
-    },
-  };
-
-  let stopped = false;
-  return {
-    state,
-    config,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      await Promise.all([
-        invoker.stop(),
-        rebuildInvoker.stop(),
-        reconciler.stop(),
-        new Promise((resolve) => server.close(resolve)),
-      ]);
-      await bedDown(bedDir);
     },
   };
 }

@@ -21,8 +21,13 @@ export type OutcomeEvent = { "detail-type": string; detail: BuildRecord };
 
 /** Configuration as the functions would read it, pointed at the bed. */
 export function bedConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig(bedEnvironment(overrides));
+}
+
+/** The functions' environment variables on the bed, as a deployed Lambda would have them. */
+export function bedEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
   const info = bed();
-  return loadConfig({
+  return {
     AWS_REGION: info.aws.region,
     AWS_ENDPOINT_URL: info.aws.endpoint,
     BUILDS_TABLE: overrides.BUILDS_TABLE ?? "unused",
@@ -31,7 +36,7 @@ export function bedConfig(overrides: Record<string, string> = {}): Config {
     REGISTRY,
     SIMULATED_BUILDS: "true",
     ...overrides,
-  });
+  };
 }
 
 /**
@@ -76,7 +81,8 @@ export async function deployOnBed(
     ...real,
     ...options.env,
   });
-  const config = bedConfig(Object.fromEntries(settings.filter(([, value]) => value !== "")));
+  const environment = bedEnvironment(Object.fromEntries(settings.filter(([, value]) => value !== "")));
+  const config = loadConfig(environment);
   const functionsIdentity = info.identities.functions;
   if (!functionsIdentity) throw new Error("the bed has no functions identity");
   const credentials = {
@@ -91,6 +97,8 @@ export async function deployOnBed(
     bucket,
     table,
     config,
+    /** The functions' environment variables (what a deployed function's loadConfig reads). */
+    environment,
     /** The functions' IAM identity, for tests that wire a client of their own. */
     credentials,
     deps,

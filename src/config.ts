@@ -221,3 +221,29 @@ export function loadClientConfig(
     lambdaEndpoint: e.DROPBUILD_LAMBDA_ENDPOINT,
   };
 }
+
+/** What people's tools read from their environment besides the deployment's variables. */
+export interface ToolEnvironment {
+  /** NO_COLOR (https://no-color.org): no ANSI colours even on a terminal. */
+  noColor: boolean;
+  /** Who a cancel from the CLI is recorded as. */
+  user?: string;
+  /** DROPBUILD_LOCAL_DIR: where `dropbuild local` keeps its state. */
+  localDir?: string;
+  /** DROPBUILD_LOCAL_QUIET: a `local up` detached into the background prints no live view. */
+  localQuiet: boolean;
+}
+
+export function toolEnvironment(env: Record<string, string | undefined> = process.env): ToolEnvironment {
+  return {
+    noColor: Boolean(env.NO_COLOR),
+    user: env.USER || undefined,
+    localDir: env.DROPBUILD_LOCAL_DIR || undefined,
+    localQuiet: Boolean(env.DROPBUILD_LOCAL_QUIET),
+  };
+}
+
+/** This process's environment with `extra` added: for a child process, or a config read with more variables. */
+export function environmentWith(extra: Record<string, string>): Record<string, string | undefined> {
+  return { ...process.env, ...extra };
+}

@@ -2,9 +2,10 @@ import type { Command } from "commander";
 import { type BuildRecord, isTerminal } from "../build/record.js";
 import { cancelBuild } from "../builds/cancel.js";
 import { listBuilds, parseListQuery } from "../builds/query.js";
+import { toolEnvironment } from "../config.js";
 import { KANIKO_CONTAINER } from "../kube/job.js";
+import { colourStatus, formatDuration, formatRecord, formatTable } from "../util/format.js";
 import type { Clients } from "./clients.js";
-import { colourStatus, formatDuration, formatRecord, formatTable } from "./format.js";
 import { CliError, type Io } from "./io.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -162,7 +163,7 @@ export function registerBuildCommands(program: Command, clients: () => Clients, 
           namespace: c.config.namespace,
           now: () => new Date(),
         },
-        process.env.USER ? `${process.env.USER} (dropbuild CLI)` : "the dropbuild CLI",
+        cancelledBy(toolEnvironment().user),
       );
       if (options.json) io.json(result);
       else if (result.outcome === "not-found") throw new CliError(`no build with id ${id}`, 3);
@@ -171,3 +172,6 @@ export function registerBuildCommands(program: Command, clients: () => Clients, 
       else io.out(`cancelled build ${id}\n`);
     });
 }
+
+/** Who a cancel from the CLI is recorded as: the user, when the shell says who. */
+const cancelledBy = (user: string | undefined) => (user ? `${user} (dropbuild CLI)` : "the dropbuild CLI");

@@ -1,18 +1,19 @@
+import type { AwsCredentialIdentity } from "@smithy/types";
 import type { ClientConfig } from "../config.js";
 import { KubernetesBuildCluster, type ReconcileCluster } from "../kube/cluster.js";
 import { makeBuildEvents, makeBuildStore, makeConnector, makeLogArchive, makeS3 } from "../wiring.js";
 
 /** The AWS and cluster clients a person's command needs, made once from their configuration. */
-export function clientsFor(config: ClientConfig) {
+export function clientsFor(config: ClientConfig, credentials?: AwsCredentialIdentity) {
   const cluster: ReconcileCluster | undefined = config.cluster
-    ? new KubernetesBuildCluster(makeConnector({ ...config, cluster: config.cluster }))
+    ? new KubernetesBuildCluster(makeConnector({ ...config, cluster: config.cluster }, credentials))
     : undefined;
   return {
     config,
-    s3: makeS3(config),
-    store: makeBuildStore(config),
-    logs: makeLogArchive(config),
-    events: makeBuildEvents(config),
+    s3: makeS3(config, credentials),
+    store: makeBuildStore(config, credentials),
+    logs: makeLogArchive(config, credentials),
+    events: makeBuildEvents(config, credentials),
     cluster,
   };
 }

@@ -3,14 +3,14 @@ import type { Command } from "commander";
 import { registryDigest } from "../../bed/node/registry-client.js";
 import { repoRoot } from "../../bed/paths.js";
 import type { BuildRecord } from "../build/record.js";
-import { loadClientConfig } from "../config.js";
+import { environmentWith, loadClientConfig } from "../config.js";
 import { SIMULATION_ARGS } from "../kube/job.js";
 import type { LocalRuntime, LocalState } from "../local/runtime.js";
 import { clearLocalState, localDir, readLocalState } from "../local/state.js";
 import { submitDirectory } from "../submit/submit.js";
+import { formatTable } from "../util/format.js";
 import { waitForBuild } from "./builds.js";
 import { clientsFor } from "./clients.js";
-import { formatTable } from "./format.js";
 import { CliError, type Io } from "./io.js";
 import { runLocalInProcess, stopOnSignals } from "./local.js";
 
@@ -90,8 +90,11 @@ export function registerDemoCommand(program: Command, io: Io): void {
 
 async function runDemo(io: Io, state: LocalState): Promise<boolean> {
   if (!state.bed.node) io.progress(SIMULATED_NOTE);
-  const clients = clientsFor(loadClientConfig({}, { ...process.env, ...state.env }));
-  Object.assign(process.env, state.env); // the AWS SDK's default credential chain reads these
+  // The local runtime's variables and credentials, whatever this shell has.
+  const clients = clientsFor(loadClientConfig({}, environmentWith(state.env)), {
+    accessKeyId: state.env.AWS_ACCESS_KEY_ID ?? "",
+    secretAccessKey: state.env.AWS_SECRET_ACCESS_KEY ?? "",
+  });
   const examples = join(repoRoot, "examples");
   io.progress("\nsubmitting examples/hello (should succeed) with `dropbuild submit`...\n");
   const hello = await submitDirectory(

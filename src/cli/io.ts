@@ -1,3 +1,4 @@
+import { toolEnvironment } from "../config.js";
 /** A failure meant for the person at the terminal: a message and an exit code, no stack. */
 export class CliError extends Error {
   override name = "CliError";
@@ -31,7 +32,7 @@ export function processIo(): Io {
     exitCode: (code) => {
       process.exitCode = code;
     },
-    colour: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+    colour: Boolean(process.stdout.isTTY) && !toolEnvironment().noColor,
     interactive: tty,
   };
 }

@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { stderrProgress } from "../../bed/build/progress.js";
 import { repoRoot } from "../../bed/paths.js";
 import { bedDown } from "../../bed/up.js";
+import { environmentWith, toolEnvironment } from "../config.js";
 import { startLiveView } from "../local/live-view.js";
 import { type LocalRuntime, type LocalState, startLocalRuntime } from "../local/runtime.js";
 import {
@@ -85,7 +86,7 @@ async function detach(io: Io, port: string | undefined, settings: string[], simu
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ["ignore", fd, fd],
-    env: { ...process.env, DROPBUILD_LOCAL_QUIET: "1" },
+    env: environmentWith({ DROPBUILD_LOCAL_QUIET: "1" }),
   });
   child.unref();
   io.progress(`starting in the background (log: ${log}); the first run builds the bed, which takes several minutes\n`);
@@ -139,7 +140,7 @@ export function registerLocalCommands(program: Command, io: Io): void {
       const functionEnv = parsePairs(options.set, "--set");
       if (options.detach) return detach(io, options.port, options.set, Boolean(options.simulate));
       let view: ReturnType<typeof startLiveView> | undefined;
-      const quiet = Boolean(process.env.DROPBUILD_LOCAL_QUIET);
+      const quiet = toolEnvironment().localQuiet;
       const since = new Date().toISOString(); // every build of this run, even those before the view starts
       const runtime = await runLocalInProcess(io, {
         port: options.port ? Number(options.port) : undefined,

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { SubmitInputError } from "../submit/pack.js";
 import { submitDirectory } from "../submit/submit.js";
+import { formatRecord } from "../util/format.js";
 import { WAIT_EXIT, waitForBuild } from "./builds.js";
 import type { Clients } from "./clients.js";
-import { formatRecord } from "./format.js";
 import { CliError, collect, type Io, parsePairs } from "./io.js";
 
 export function registerSubmitCommand(program: Command, clients: () => Clients, io: Io): void {

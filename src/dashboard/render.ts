@@ -1,5 +1,5 @@
 import type { BuildRecord, BuildStatus } from "../build/record.js";
-import { formatAge, formatDuration, shortDigest } from "../cli/format.js";
+import { formatAge, formatDuration, shortDigest } from "../util/format.js";
 
 const COLOURS: Record<BuildStatus, string> = {
   QUEUED: "#6b7280",

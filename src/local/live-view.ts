@@ -1,6 +1,6 @@
 import { BUILD_STATUSES, type BuildStatus } from "../build/record.js";
-import { colourStatus } from "../cli/format.js";
 import type { BuildStore } from "../store/builds.js";
+import { colourStatus } from "../util/format.js";
 
 /**
  * The compact view `dropbuild local up` keeps on screen: builds per status

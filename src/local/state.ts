@@ -4,11 +4,12 @@ import { join } from "node:path";
 import { repoRoot } from "../../bed/paths.js";
 import { isAlive } from "../../bed/processes.js";
 import { writeJsonAtomically } from "../../bed/state.js";
+import { type ToolEnvironment, toolEnvironment } from "../config.js";
 import type { LocalState } from "./runtime.js";
 
 /** Where `dropbuild local` keeps its state; DROPBUILD_LOCAL_DIR overrides. */
-export function localDir(env: Record<string, string | undefined> = process.env): string {
-  return env.DROPBUILD_LOCAL_DIR ?? join(repoRoot, ".bed", "local");
+export function localDir(env: ToolEnvironment = toolEnvironment()): string {
+  return env.localDir ?? join(repoRoot, ".bed", "local");
 }
 
 const stateFile = (dir: string) => join(dir, "local.json");

@@ -6,7 +6,7 @@
  */
 import { createWriteStream, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { build, type Plugin } from "esbuild";
+import { build } from "esbuild";
 import { ZipFile } from "yazl";
 import { repoRoot } from "../bed/paths.js";
 
@@ -31,32 +31,6 @@ function zipBundle(file: string, zipPath: string): Promise<void> {
     zip.end();
   });
 }
-
-/**
- * @kubernetes/client-node declares no "sideEffects", so esbuild keeps every
- * module its index re-exports (websockets, SOCKS proxies, OIDC, all API
- * groups). Its modules only define classes and functions; marking them
- * side-effect free lets tree shaking keep just what the functions use.
- */
-const kubernetesClientTreeShaking: Plugin = {
-  name: "kubernetes-client-tree-shaking",
-  setup(b) {
-    b.onResolve({ filter: /.*/ }, async (args) => {
-      if (args.pluginData === "resolving") return undefined;
-      const inClient =
-        args.path.startsWith("@kubernetes/client-node") || args.importer.includes("/@kubernetes/client-node/");
-      if (!inClient) return undefined;
-      const result = await b.resolve(args.path, {
-        kind: args.kind,
-        importer: args.importer,
-        resolveDir: args.resolveDir,
-        pluginData: "resolving",
-      });
-      if (result.errors.length > 0 || !result.path.includes("/@kubernetes/client-node/")) return result;
-      return { ...result, sideEffects: false };
-    });
-  },
-};
 
 /** The Lambda runtime serverless.yml deploys the functions on; the bundles are built for it. */
 export const LAMBDA_RUNTIME = "nodejs24.x";
@@ -86,8 +60,6 @@ export async function bundleFunctions(outdir: string, names = functionNames()): 
       // Some dependencies are CommonJS and call require(); give ESM output one.
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
       logLevel: "warning",
-      alias: { "whatwg-url": join(repoRoot, "scripts", "shims", "whatwg-url.mjs") },
-      plugins: [kubernetesClientTreeShaking],
     });
     const zip = join(outdir, `${name}.zip`);
     await zipBundle(file, zip);

@@ -1,8 +1,9 @@
 import { STATUS_CODES } from "node:http";
-import type { V1Job, V1JobList, V1Pod, V1PodList } from "@kubernetes/client-node";
+import type { V1Job } from "@kubernetes/client-node";
 import type { ClusterConnector } from "./connect.js";
 import { ANNOTATIONS, LABELS, labelValue, RECORD_FINALIZER } from "./job.js";
 import { type ClusterConnection, KubeApiError, kubeRequest, type RestRequest } from "./rest.js";
+import { slimMeta, type WireJob, type WireList, type WirePod } from "./wire.js";
 
 /** The cluster could not be reached or refused us; the invocation should fail and be retried. */
 export class ClusterUnavailableError extends Error {
@@ -51,7 +52,7 @@ export interface BuildCluster {
 }
 
 export interface JobPage {
-  jobs: V1Job[];
+  jobs: WireJob[];
   continueToken?: string;
 }
 
@@ -59,13 +60,13 @@ export interface JobPage {
 export interface ReconcileCluster extends BuildCluster {
   /** This deployment's build Jobs, one page at a time. */
   listJobs(namespace: string, deployment: string, limit: number, continueToken?: string): Promise<JobPage>;
-  listPods(namespace: string, buildIds: string[]): Promise<V1Pod[]>;
+  listPods(namespace: string, buildIds: string[]): Promise<WirePod[]>;
   /** undefined when the pod or its log is gone. */
   podLog(namespace: string, pod: string, container: string): Promise<string | undefined>;
   /** Remove dropbuild.dev/record; true only for the call that actually removed it. */
-  removeRecordFinalizer(job: V1Job): Promise<boolean>;
+  removeRecordFinalizer(job: WireJob): Promise<boolean>;
   /** Unsuspend a queued Job, noting when on the Job; false if it changed meanwhile. */
-  release(job: V1Job, at: Date): Promise<boolean>;
+  release(job: WireJob, at: Date): Promise<boolean>;
   /** Delete a Job and its pods; false if it was already gone. */
   deleteJob(namespace: string, name: string): Promise<boolean>;
 }
@@ -78,19 +79,16 @@ const JSON_PATCH = "application/json-patch+json";
  * fields (most of a Job's bytes) are dropped as soon as a page is parsed,
  * so a run over thousands of Jobs holds little memory.
  */
-function slimJob(job: V1Job): V1Job {
-  return {
-    apiVersion: job.apiVersion,
-    kind: job.kind,
-    metadata: job.metadata && { ...job.metadata, managedFields: undefined },
-    spec: job.spec && { suspend: job.spec.suspend, template: {} },
-    status: job.status,
-  };
+function slimJob(job: WireJob): WireJob {
+  return { metadata: slimMeta(job.metadata), spec: { suspend: job.spec?.suspend }, status: job.status };
 }
 
 /** Likewise for pods: the reconciler reads their names, labels and container statuses only. */
-function slimPod(pod: V1Pod): V1Pod {
-  return { metadata: pod.metadata && { ...pod.metadata, managedFields: undefined }, status: pod.status };
+function slimPod(pod: WirePod): WirePod {
+  return {
+    metadata: slimMeta(pod.metadata),
+    status: { phase: pod.status?.phase, containerStatuses: pod.status?.containerStatuses },
+  };
 }
 
 const jobsPath = (namespace: string) => `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`;
@@ -159,7 +157,7 @@ export class KubernetesBuildCluster implements ReconcileCluster {
   }
 
   async listJobs(namespace: string, deployment: string, limit: number, continueToken?: string): Promise<JobPage> {
-    const list = await this.call<V1JobList>("could not list Jobs", {
+    const list = await this.call<WireList<WireJob>>("could not list Jobs", {
       method: "GET",
       path: jobsPath(namespace),
       query: {
@@ -170,14 +168,13 @@ export class KubernetesBuildCluster implements ReconcileCluster {
     });
     return {
       jobs: (list.items ?? []).map(slimJob),
-      continueToken:
-        list.metadata?._continue || (list.metadata as { continue?: string } | undefined)?.continue || undefined,
+      continueToken: list.metadata?.continue || undefined,
     };
   }
 
-  async listPods(namespace: string, buildIds: string[]): Promise<V1Pod[]> {
+  async listPods(namespace: string, buildIds: string[]): Promise<WirePod[]> {
     if (buildIds.length === 0) return [];
-    const list = await this.call<V1PodList>("could not list pods", {
+    const list = await this.call<WireList<WirePod>>("could not list pods", {
       method: "GET",
       path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
       query: { labelSelector: `${LABELS.buildId} in (${buildIds.join(",")})` },
@@ -197,7 +194,7 @@ export class KubernetesBuildCluster implements ReconcileCluster {
   }
 
   /** Remove the record finalizer; only the call that removed it gets true (racing reconcilers). */
-  removeRecordFinalizer(job: V1Job): Promise<boolean> {
+  removeRecordFinalizer(job: WireJob): Promise<boolean> {
     return this.patchCurrent(job, (current) => {
       const index = current.metadata?.finalizers?.indexOf(RECORD_FINALIZER) ?? -1;
       if (index < 0 || !current.metadata?.name) return undefined;
@@ -216,8 +213,8 @@ export class KubernetesBuildCluster implements ReconcileCluster {
    * applies (`operations` gives none when not), retry: otherwise the Job
    * would wait a whole run (a queued one while younger uploads went ahead).
    */
-  private async patchCurrent(job: V1Job, operations: (current: V1Job) => unknown[] | undefined): Promise<boolean> {
-    let current: V1Job | undefined = job;
+  private async patchCurrent(job: WireJob, operations: (current: WireJob) => unknown[] | undefined): Promise<boolean> {
+    let current: WireJob | undefined = job;
     for (let attempt = 0; attempt < 3 && current; attempt += 1) {
       const patch = operations(current);
       if (!patch) return false;
@@ -227,10 +224,10 @@ export class KubernetesBuildCluster implements ReconcileCluster {
     return false;
   }
 
-  private readJob(job: V1Job): Promise<V1Job | undefined> {
+  private readJob(job: WireJob): Promise<WireJob | undefined> {
     const namespace = job.metadata?.namespace ?? "default";
     return this.expecting([404], undefined, () =>
-      this.call<V1Job>("could not read the Job", {
+      this.call<WireJob>("could not read the Job", {
         method: "GET",
         path: `${jobsPath(namespace)}/${encodeURIComponent(job.metadata?.name ?? "")}`,
       }),
@@ -238,7 +235,7 @@ export class KubernetesBuildCluster implements ReconcileCluster {
   }
 
   /** Unsuspend a queued Job (still waiting and not deleted), stamping when on the Job. */
-  release(job: V1Job, at: Date): Promise<boolean> {
+  release(job: WireJob, at: Date): Promise<boolean> {
     const annotation = `/metadata/annotations/${ANNOTATIONS.releasedAt.replaceAll("~", "~0").replaceAll("/", "~1")}`;
     return this.patchCurrent(job, (current) => {
       if (!current.spec?.suspend || current.metadata?.deletionTimestamp) return undefined;
@@ -251,7 +248,7 @@ export class KubernetesBuildCluster implements ReconcileCluster {
     });
   }
 
-  private patchJob(job: V1Job, operations: unknown[]): Promise<boolean> {
+  private patchJob(job: WireJob, operations: unknown[]): Promise<boolean> {
     const namespace = job.metadata?.namespace ?? "default";
     return this.expecting([404, 409, 422], false, async () => {
       await this.call("could not patch the Job", {

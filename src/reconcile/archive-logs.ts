@@ -1,12 +1,12 @@
-import type { V1Pod } from "@kubernetes/client-node";
 import type { LogArchive } from "../aws/log-archive.js";
 import type { ReconcileCluster } from "../kube/cluster.js";
 import { KANIKO_CONTAINER } from "../kube/job.js";
 import { KubeApiError } from "../kube/rest.js";
+import type { WirePod } from "../kube/wire.js";
 
 export type ArchivedLogs = { logLocation: string } | { logNote: string };
 
-const oldestFirst = (a: V1Pod, b: V1Pod) =>
+const oldestFirst = (a: WirePod, b: WirePod) =>
   new Date(a.metadata?.creationTimestamp ?? 0).getTime() - new Date(b.metadata?.creationTimestamp ?? 0).getTime();
 
 /**
@@ -37,7 +37,7 @@ async function readLog(
  */
 export async function archiveLogs(
   namespace: string,
-  pods: V1Pod[],
+  pods: WirePod[],
   cluster: ReconcileCluster,
   archive: LogArchive,
   buildId: string,

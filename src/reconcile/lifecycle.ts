@@ -1,6 +1,6 @@
-import type { V1Job } from "@kubernetes/client-node";
 import { type BuildRecord, isTerminal } from "../build/record.js";
 import { RECORD_FINALIZER } from "../kube/job.js";
+import type { WireJob } from "../kube/wire.js";
 import { jobPhase } from "./observe.js";
 
 /**
@@ -37,10 +37,10 @@ export type Decision =
 
 const NONE: Decision = { act: "none" };
 
-export const holdsFinalizer = (job: V1Job) => job.metadata?.finalizers?.includes(RECORD_FINALIZER) ?? false;
+export const holdsFinalizer = (job: WireJob) => job.metadata?.finalizers?.includes(RECORD_FINALIZER) ?? false;
 
 /** Complete, Failed, or deleted before it finished. */
-export const jobFinished = (job: V1Job) => ["SUCCEEDED", "FAILED", "CANCELLED"].includes(jobPhase(job));
+export const jobFinished = (job: WireJob) => ["SUCCEEDED", "FAILED", "CANCELLED"].includes(jobPhase(job));
 
 /**
  * Whether a Job's record is worth reading at all, judged from the Job alone.
@@ -49,13 +49,13 @@ export const jobFinished = (job: V1Job) => ["SUCCEEDED", "FAILED", "CANCELLED"].
  * published (the finalizer is always removed last). So a run over a long
  * queue or many finished Jobs reads only the records of the builds in motion.
  */
-export function mayNeedRecord(job: V1Job): boolean {
+export function mayNeedRecord(job: WireJob): boolean {
   if (jobFinished(job)) return holdsFinalizer(job);
   return !job.spec?.suspend;
 }
 
 /** The decision for one Job and its record; see the table above. */
-export function decide(job: V1Job, record: BuildRecord | undefined): Decision {
+export function decide(job: WireJob, record: BuildRecord | undefined): Decision {
   if (!record) return jobFinished(job) && holdsFinalizer(job) ? { act: "release-orphan" } : NONE;
   if (isTerminal(record.status)) return decideFinished(job, record);
   const phase = jobPhase(job);
@@ -67,7 +67,7 @@ export function decide(job: V1Job, record: BuildRecord | undefined): Decision {
   return { act: "record-outcome", status: phase };
 }
 
-function decideFinished(job: V1Job, record: BuildRecord): Decision {
+function decideFinished(job: WireJob, record: BuildRecord): Decision {
   // A Job being deleted counts as finished (jobPhase: CANCELLED).
   if (!jobFinished(job)) return record.status === "CANCELLED" ? { act: "delete-job" } : NONE;
   if (!record.eventPublishedAt) return { act: "publish-and-release" };

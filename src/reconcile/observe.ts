@@ -1,6 +1,6 @@
-import type { V1ContainerStatus, V1Job, V1Pod } from "@kubernetes/client-node";
 import type { BuildStatus } from "../build/record.js";
 import { KANIKO_CONTAINER, LABELS } from "../kube/job.js";
+import type { WireContainerStatus, WireJob, WirePod } from "../kube/wire.js";
 
 /** What the cluster says about one build right now. */
 export interface Observation {
@@ -16,19 +16,20 @@ export interface Observation {
 
 const DIGEST = /sha256:[0-9a-f]{64}/;
 
-function condition(job: V1Job, type: string) {
+function condition(job: WireJob, type: string) {
   return job.status?.conditions?.find((c) => c.type === type && c.status === "True");
 }
 
-const iso = (value: Date | string | undefined) => (value ? new Date(value).toISOString() : undefined);
+/** The API server's RFC 3339 (second precision) as the records' ISO 8601 with milliseconds. */
+const iso = (value: string | undefined) => (value ? new Date(value).toISOString() : undefined);
 
 /** The build a Job or pod belongs to (its build-id label). */
-export function buildIdOf(object: V1Job | V1Pod): string | undefined {
+export function buildIdOf(object: WireJob | WirePod): string | undefined {
   return object.metadata?.labels?.[LABELS.buildId];
 }
 
 /** Attempts as the Job controller counts them: every pod that ran, failed or succeeded. */
-export function attemptsOf(job: V1Job): number {
+export function attemptsOf(job: WireJob): number {
   const s = job.status;
   return (s?.failed ?? 0) + (s?.succeeded ?? 0) + (s?.active ?? 0);
 }
@@ -39,7 +40,7 @@ export function attemptsOf(job: V1Job): number {
  * (Complete, Failed): the interim SuccessCriteriaMet and FailureTarget come
  * before the Job controller has finished counting its pods.
  */
-export function jobPhase(job: V1Job): Observation["status"] {
+export function jobPhase(job: WireJob): Observation["status"] {
   if (condition(job, "Complete")) return "SUCCEEDED";
   if (condition(job, "Failed")) return "FAILED";
   if (job.metadata?.deletionTimestamp) return "CANCELLED";
@@ -48,15 +49,15 @@ export function jobPhase(job: V1Job): Observation["status"] {
   return "QUEUED";
 }
 
-function kanikoStatus(pod: V1Pod): V1ContainerStatus | undefined {
+function kanikoStatus(pod: WirePod): WireContainerStatus | undefined {
   return pod.status?.containerStatuses?.find((c) => c.name === KANIKO_CONTAINER) ?? pod.status?.containerStatuses?.[0];
 }
 
-const newestFirst = (a: V1Pod, b: V1Pod) =>
+const newestFirst = (a: WirePod, b: WirePod) =>
   new Date(b.metadata?.creationTimestamp ?? 0).getTime() - new Date(a.metadata?.creationTimestamp ?? 0).getTime();
 
 /** The full observation of a Job with its pods: attempts, digest, failure reason and exit code. */
-export function observe(job: V1Job, pods: V1Pod[]): Observation {
+export function observe(job: WireJob, pods: WirePod[]): Observation {
   const buildId = buildIdOf(job) ?? "";
   const status = jobPhase(job);
   const observation: Observation = {

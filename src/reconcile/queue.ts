@@ -1,17 +1,17 @@
-import type { V1Job } from "@kubernetes/client-node";
 import { ANNOTATIONS } from "../kube/job.js";
+import type { WireJob } from "../kube/wire.js";
 import { jobPhase } from "./observe.js";
 
 export interface ReleasePlan {
   /** Suspended Jobs to release now, oldest first. */
-  release: V1Job[];
+  release: WireJob[];
   /** Suspended Jobs that keep waiting, in queue order (position 1 first). */
-  waiting: V1Job[];
+  waiting: WireJob[];
   /** Jobs running (unsuspended and unfinished). */
   active: number;
 }
 
-const queuedAt = (job: V1Job) =>
+const queuedAt = (job: WireJob) =>
   job.metadata?.annotations?.[ANNOTATIONS.queuedAt] ?? new Date(job.metadata?.creationTimestamp ?? 0).toISOString();
 
 /**
@@ -19,7 +19,7 @@ const queuedAt = (job: V1Job) =>
  * first. Given every build Job and the cap, which to release now. Pure, so
  * the order rules are tested on their own.
  */
-export function planRelease(jobs: V1Job[], cap: number): ReleasePlan {
+export function planRelease(jobs: WireJob[], cap: number): ReleasePlan {
   const unfinished = jobs.filter(
     (job) => !job.metadata?.deletionTimestamp && ["QUEUED", "RUNNING"].includes(jobPhase(job)),
   );

@@ -1,4 +1,4 @@
-import type { V1Job } from "@kubernetes/client-node";
+import type { WireJob } from "../kube/wire.js";
 import { pool } from "../util/pool.js";
 import {
   CONCURRENCY,
@@ -28,7 +28,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const memory = deps.memory ?? new ReconcileMemory();
   const seen = new Set<string>();
   // Only unfinished Jobs matter to the queue; keeping finished ones would grow memory with the cluster's history.
-  const unfinished: V1Job[] = [];
+  const unfinished: WireJob[] = [];
   let continueToken: string | undefined;
   do {
     if (outOfTime()) {
@@ -69,7 +69,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
  * out before every Job was started.
  */
 async function settlePage(
-  jobs: V1Job[],
+  jobs: WireJob[],
   deps: ReconcileDeps,
   report: ReconcileReport,
   outOfTime: () => boolean,

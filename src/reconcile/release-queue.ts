@@ -1,4 +1,4 @@
-import type { V1Job } from "@kubernetes/client-node";
+import type { WireJob } from "../kube/wire.js";
 import { pool } from "../util/pool.js";
 import { CONCURRENCY, type ReconcileDeps, type ReconcileReport } from "./deps.js";
 import type { ReconcileMemory } from "./memory.js";
@@ -13,7 +13,7 @@ import { planRelease } from "./queue.js";
  * reconciler does not already know their position.
  */
 export async function releaseQueue(
-  jobs: V1Job[],
+  jobs: WireJob[],
   memory: ReconcileMemory,
   deps: ReconcileDeps,
   report: ReconcileReport,

@@ -1,6 +1,6 @@
-import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { type BuildRecord, STATUS_RANK } from "../build/record.js";
 import { publishClaimed, publishOutcome } from "../builds/publish-outcome.js";
+import type { WireJob, WirePod } from "../kube/wire.js";
 import { archiveLogs } from "./archive-logs.js";
 import type { ReconcileDeps, ReconcileReport } from "./deps.js";
 import { type Decision, decide } from "./lifecycle.js";
@@ -11,8 +11,8 @@ import { buildIdOf, durationSeconds, observe } from "./observe.js";
  * record moved on (another run, a cancel), decide again on what is stored.
  */
 export async function settle(
-  job: V1Job,
-  pods: V1Pod[],
+  job: WireJob,
+  pods: WirePod[],
   record: BuildRecord | undefined,
   deps: ReconcileDeps,
   report: ReconcileReport,
@@ -27,8 +27,8 @@ export async function settle(
 /** Carry out one decision; false when the record moved on meanwhile. */
 async function execute(
   decision: Decision,
-  job: V1Job,
-  pods: V1Pod[],
+  job: WireJob,
+  pods: WirePod[],
   record: BuildRecord | undefined,
   deps: ReconcileDeps,
   report: ReconcileReport,
@@ -66,8 +66,8 @@ async function execute(
 
 /** Archive the logs, record the outcome (claiming its event in the same write), publish, release. */
 async function recordOutcome(
-  job: V1Job,
-  pods: V1Pod[],
+  job: WireJob,
+  pods: WirePod[],
   record: BuildRecord,
   deps: ReconcileDeps,
   report: ReconcileReport,
@@ -98,7 +98,7 @@ async function recordOutcome(
 }
 
 /** The outcome's event went out: count it and release the Job to TTL cleanup. */
-async function releaseToCleanup(job: V1Job, deps: ReconcileDeps, report: ReconcileReport): Promise<void> {
+async function releaseToCleanup(job: WireJob, deps: ReconcileDeps, report: ReconcileReport): Promise<void> {
   report.eventsPublished += 1;
   if (await deps.cluster.removeRecordFinalizer(job)) report.finalizersRemoved += 1;
 }

@@ -137,8 +137,8 @@ describe("build queue inside Kubernetes", () => {
     const handler = createTriggerHandler(env.deps, createLogger("queue-test"));
     for (const event of await env.notifications(1)) await handler(event);
     const { batch } = admin();
-    const selector = `dropbuild.dev/deployment=${env.table}`;
-    const [listed] = (await batch.listNamespacedJob({ namespace: "dropbuild", labelSelector: selector })).items;
+    // Listed as the reconciler lists it: the API server's JSON, slimmed.
+    const [listed] = (await env.reconcileDeps.cluster.listJobs("dropbuild", env.table, 10)).jobs;
     if (!listed?.metadata?.name) throw new Error("no Job");
     expect(listed.spec?.suspend).toBe(true);
     // Someone else writes the Job after we listed it (as the Job controller does with a new Job's status).

@@ -1,13 +1,13 @@
-import type { V1Job } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { type BuildRecord, type BuildStatus, STATUS_RANK } from "../../../src/build/record.js";
 import { RECORD_FINALIZER } from "../../../src/kube/job.js";
+import type { WireJob } from "../../../src/kube/wire.js";
 import { decide, mayNeedRecord } from "../../../src/reconcile/lifecycle.js";
 
 type JobState = "suspended" | "pending" | "running" | "complete" | "failed";
 
 /** A build Job as the API server lists it, in one of the states a Job goes through. */
-function job(state: JobState, options: { deleting?: boolean; finalizer?: boolean; failedPods?: number } = {}): V1Job {
+function job(state: JobState, options: { deleting?: boolean; finalizer?: boolean; failedPods?: number } = {}): WireJob {
   const conditions =
     state === "complete"
       ? [{ type: "Complete", status: "True" }]
@@ -19,11 +19,11 @@ function job(state: JobState, options: { deleting?: boolean; finalizer?: boolean
       name: "dropbuild-0123456789abcdef",
       labels: { "dropbuild.dev/build-id": "0123456789abcdef" },
       finalizers: options.finalizer === false ? [] : [RECORD_FINALIZER],
-      deletionTimestamp: options.deleting ? new Date("2026-11-25T10:05:00Z") : undefined,
+      deletionTimestamp: options.deleting ? "2026-11-25T10:05:00Z" : undefined,
     },
-    spec: { suspend: state === "suspended", template: {} },
+    spec: { suspend: state === "suspended" },
     status: {
-      startTime: ["running", "complete", "failed"].includes(state) ? new Date("2026-11-25T10:00:00Z") : undefined,
+      startTime: ["running", "complete", "failed"].includes(state) ? "2026-11-25T10:00:00Z" : undefined,
       active: state === "running" ? 1 : 0,
       failed: options.failedPods ?? (state === "failed" ? 3 : 0),
       succeeded: state === "complete" ? 1 : 0,
@@ -53,7 +53,7 @@ function record(status: BuildStatus, options: { attempts?: number; published?: b
 
 /** Every row of the transition table in src/reconcile/lifecycle.ts, and the cases around its edges. */
 describe("the build lifecycle's decision", () => {
-  it.each<[string, V1Job, BuildRecord | undefined, string]>([
+  it.each<[string, WireJob, BuildRecord | undefined, string]>([
     // No record (expired, or never written).
     ["a finished Job without a record, holding the finalizer", job("complete"), undefined, "release-orphan"],
     ["a finished Job without a record, already released", job("complete", { finalizer: false }), undefined, "none"],

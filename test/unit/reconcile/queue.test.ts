@@ -1,27 +1,27 @@
-import type { V1Job } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
+import type { WireJob } from "../../../src/kube/wire.js";
 import { planRelease } from "../../../src/reconcile/queue.js";
 
 function job(
   name: string,
   options: { suspend?: boolean; queuedAt?: string; done?: "Complete" | "Failed"; deleting?: boolean } = {},
-): V1Job {
+): WireJob {
   return {
     metadata: {
       name,
-      creationTimestamp: new Date("2026-11-24T10:00:00Z"),
+      creationTimestamp: "2026-11-24T10:00:00Z",
       annotations: options.queuedAt ? { "dropbuild.dev/queued-at": options.queuedAt } : {},
-      deletionTimestamp: options.deleting ? new Date() : undefined,
+      deletionTimestamp: options.deleting ? "2026-11-24T10:05:00Z" : undefined,
     },
-    spec: { suspend: options.suspend ?? false, template: {} },
+    spec: { suspend: options.suspend ?? false },
     status: {
-      startTime: options.suspend ? undefined : new Date(),
+      startTime: options.suspend ? undefined : "2026-11-24T10:00:00Z",
       conditions: options.done ? [{ type: options.done, status: "True" }] : [],
     },
   };
 }
 
-const names = (jobs: V1Job[]) => jobs.map((j) => j.metadata?.name);
+const names = (jobs: WireJob[]) => jobs.map((j) => j.metadata?.name);
 
 describe("planRelease", () => {
   it("releases the oldest uploads first while the cap allows", () => {

@@ -1,4 +1,5 @@
 import type { Logger } from "../log.js";
+import { logReport } from "../reconcile/handler.js";
 import { type ReconcileDeps, reconcile } from "../reconcile/reconcile.js";
 import { waitAtMost } from "../util/wait-at-most.js";
 
@@ -21,10 +22,7 @@ export function startReconcileLoop(
       const ms = () => Math.round(performance.now() - started);
       try {
         const report = await reconcile(deps);
-        if (report.failures.length > 0)
-          logger.error("reconcile run: some Jobs could not be settled", { ...report, ms: ms() });
-        else if (report.recordsUpdated || report.finalizersRemoved || report.jobsRecreated || report.released)
-          logger.info("reconcile run", { ...report, ms: ms() });
+        logReport(logger, report, { always: false, ms: ms() });
       } catch (error: unknown) {
         logger.error("reconcile run failed", { ms: ms() }, error as Error);
       }

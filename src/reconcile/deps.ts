@@ -44,12 +44,12 @@ export interface ReconcileReport {
   /** True when the run stopped to stay inside its time; the next run carries on. */
   stoppedEarly: boolean;
   /**
-   * Jobs this run could not settle, each with why ("<build id>: <error>", at
-   * most MAX_FAILURES_REPORTED). One Job failing does not stop the others,
+   * Jobs this run could not settle, each with why (at most
+   * MAX_FAILURES_REPORTED). One Job failing does not stop the others,
    * the queue or the sweep; the Job still holds its record finalizer, so the
    * next run tries it again.
    */
-  failures: string[];
+  failures: { buildId: string; error: string }[];
 }
 
 /** Leave this much time for the last write and the response. */

@@ -5,9 +5,20 @@ import { type ReconcileDeps, type ReconcileReport, reconcile } from "./reconcile
 export function createReconcileHandler(deps: Omit<ReconcileDeps, "remainingMs">, logger: Logger) {
   return async (remainingMs: () => number): Promise<ReconcileReport> => {
     const report = await reconcile({ ...deps, remainingMs });
-    if (report.failures.length > 0)
-      logger.error("reconcile run finished; some Jobs could not be settled", { ...report });
-    else logger.info("reconcile run finished", { ...report });
+    logReport(logger, report, { always: true });
     return report;
   };
+}
+
+/**
+ * Log a run: each Job it could not settle on its own error line with the
+ * build id (searchable: buildId = …), then what the run did. `always`
+ * false logs a quiet run (nothing done, nothing failed) not at all.
+ */
+export function logReport(logger: Logger, report: ReconcileReport, options: { always: boolean; ms?: number }): void {
+  for (const failure of report.failures) logger.error("could not settle a build's Job", { ...failure });
+  const { failures, ...counts } = report;
+  const summary = { ...counts, failed: failures.length, ...(options.ms === undefined ? {} : { ms: options.ms }) };
+  const busy = report.recordsUpdated || report.finalizersRemoved || report.jobsRecreated || report.released;
+  if (failures.length > 0 || busy || options.always) logger.info("reconcile run finished", summary);
 }

@@ -91,7 +91,7 @@ async function settlePage(
         await settle(job, own, records.get(id), deps, report);
       } catch (error: unknown) {
         if (report.failures.length < MAX_FAILURES_REPORTED) {
-          report.failures.push(`${id}: ${error instanceof Error ? error.message : String(error)}`);
+          report.failures.push({ buildId: id, error: error instanceof Error ? error.message : String(error) });
         }
       }
     },

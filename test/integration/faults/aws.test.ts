@@ -1,6 +1,11 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuildRecord } from "../../../src/build/record.js";
 import { RECORD_FINALIZER } from "../../../src/kube/job.js";
+import { fileLogger } from "../../../src/log.js";
+import { createReconcileHandler } from "../../../src/reconcile/handler.js";
 import { reconcile } from "../../../src/reconcile/reconcile.js";
 import { functionDeps } from "../../../src/wiring.js";
 import { admin, eventually } from "../../support/bed.js";
@@ -86,16 +91,26 @@ describe("faults: the table and the emulator", () => {
     proxy.setRule((request) =>
       String(request.headers["x-amz-target"]).endsWith(".UpdateItem") ? THROTTLED : undefined,
     );
+    // Through the scheduled handler, as Lambda runs it, logging to a file the test reads.
+    const logFile = join(mkdtempSync(join(tmpdir(), "faults-")), "reconcile.log");
+    const handler = createReconcileHandler(reconcileDeps, fileLogger("dropbuild-reconcile", logFile));
     let report: Awaited<ReturnType<typeof reconcile>>;
     try {
-      report = await reconcile(reconcileDeps);
+      report = await handler(() => 60_000);
     } finally {
       proxy.setRule(undefined);
     }
 
-    expect(report.failures).toHaveLength(3);
+    expect(report.failures.map((f) => f.buildId).sort()).toEqual([...ids].sort());
     for (const failure of report.failures)
-      expect(failure).toMatch(/^\w+: Rate of requests exceeds the allowed throughput/);
+      expect(failure.error).toMatch(/^Rate of requests exceeds the allowed throughput/);
+    // Each failure is its own error line, searchable by build id.
+    const lines = readFileSync(logFile, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { level: string; buildId?: string; error?: string });
+    const errors = lines.filter((line) => line.level === "ERROR");
+    expect(errors.map((line) => line.buildId).sort()).toEqual([...ids].sort());
     await expectHeld(env, ids);
     const events = await expectRecoveredBy(env, ids);
     expect(events.map((e) => e.detail.id).sort()).toEqual([...ids].sort());
@@ -136,7 +151,7 @@ describe("faults: the table and the emulator", () => {
       const report = await reconcile(deps).catch((error: unknown) => error);
       expect(restarted).toBe(true);
       // Either the run failed on a call it could not do without AWS, or it reported the Jobs it could not settle.
-      if (!(report instanceof Error)) expect((report as { failures: string[] }).failures.length).toBeGreaterThan(0);
+      if (!(report instanceof Error)) expect((report as { failures: unknown[] }).failures.length).toBeGreaterThan(0);
     } finally {
       proxy.setRule(undefined);
     }

@@ -105,7 +105,7 @@ describe("reconcile: every outcome recorded", () => {
     };
     // The run goes on with the other Jobs and reports this one.
     const report = await reconcile(failing);
-    expect(report.failures).toContainEqual(`${id}: EventBridge is down`);
+    expect(report.failures).toContainEqual({ buildId: id, error: "EventBridge is down" });
     const recorded = await env.deps.store.get(id);
     expect(recorded?.status).toBe("SUCCEEDED");
     expect(recorded?.eventPublishedAt).toBeUndefined();

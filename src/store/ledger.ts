@@ -11,6 +11,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { type BuildRecord, type BuildStatus, STATUS_RANK } from "../build/record.js";
+import { STATUS_WRITE_CONDITION } from "../build/transitions.js";
 import { encodeCursor, startKeyFrom } from "./cursor.js";
 import type { BuildLedger, CreateResult, QueuedBuild, RecordChanges } from "./ports.js";
 import { INDEXES } from "./table.js";
@@ -50,9 +51,9 @@ export class DynamoBuildLedger implements BuildLedger {
   }
 
   /**
-   * Move a build forward. The write is conditional on the stored rank being
-   * lower (or, while RUNNING, on fewer attempts recorded), so two reconcilers,
-   * or a late write, can never move a finished build back:
+   * Move a build forward. The write is conditional on the move being one of
+   * ALLOWED_MOVES (src/build/transitions.ts), so two reconcilers, or a late
+   * write, can never move a finished build back:
    *
    *   reconciler A: read RUNNING ─▶ write SUCCEEDED (rank 1 < 2 ✓)
    *   reconciler B: read RUNNING ─────────────▶ write RUNNING (rank 2 < 1 ✗, refused)
@@ -81,8 +82,7 @@ export class DynamoBuildLedger implements BuildLedger {
           TableName: this.table,
           Key: { id },
           UpdateExpression: `SET ${sets.join(", ")}`,
-          ConditionExpression:
-            "attribute_exists(id) AND (#rank < :rank OR (#rank = :rank AND (:rank = :queued OR (:rank = :running AND attempts < :attemptsNow))))",
+          ConditionExpression: STATUS_WRITE_CONDITION,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),

@@ -73,4 +73,28 @@ describe("build store: the reads the reconciler and the live view lean on", () =
     expect(again).toEqual({ created: false, existing: first });
     expect(requests).toEqual(["PutItemCommand"]);
   });
+
+  it("moves a record only as ALLOWED_MOVES says: forward, a new queue position, a later attempt", async () => {
+    const table = uniqueName("builds");
+    await ensureBuildsTable(new DynamoDBClient(awsConfig()), table);
+    const store = makeBuildStore(bedConfig({ BUILDS_TABLE: table }), awsConfig().credentials);
+    await store.create(record("moves", "QUEUED", "2026-11-25T10:00:00.000Z"));
+    const steps: [BuildStatus, { attempts?: number; queuePosition?: number }, boolean][] = [
+      ["QUEUED", { queuePosition: 2 }, true], // requeued
+      ["QUEUED", { queuePosition: 1 }, true], // requeued again
+      ["RUNNING", { attempts: 1 }, true], // forward
+      ["QUEUED", { queuePosition: 1 }, false], // back: refused
+      ["RUNNING", { attempts: 1 }, false], // the same attempt again: refused
+      ["RUNNING", { attempts: 2 }, true], // retried
+      ["SUCCEEDED", { attempts: 2 }, true], // forward to an outcome
+      ["RUNNING", { attempts: 3 }, false], // a late RUNNING: refused
+      ["FAILED", { attempts: 2 }, false], // one outcome to another: refused
+    ];
+    const results: boolean[] = [];
+    for (const [status, changes] of steps) results.push(await store.advance("moves", status, changes));
+
+    expect(results).toEqual(steps.map(([, , allowed]) => allowed));
+    expect(await store.get("moves")).toMatchObject({ status: "SUCCEEDED", attempts: 2, queuePosition: 1 });
+    expect(await store.advance("no-such-build", "RUNNING", { attempts: 1 })).toBe(false);
+  });
 });

@@ -3,10 +3,11 @@
  * write bench/results.md; they are measurements, not tests.
  *
  *   npm run bench                     everything (reconcile at 1,000 and 10,000 Jobs)
- *   npm run bench -- coldstart throughput latency reconcile e2e builds
+ *   npm run bench -- coldstart throughput latency reconcile e2e builds inspection
  *   BENCH_RECONCILE_SIZES=1000 npm run bench -- reconcile
  *   BENCH_E2E_UPLOADS=300 npm run bench -- e2e
  *   BENCH_BUILDS=3 npm run bench -- builds
+ *   BENCH_INSPECTION_SIZES=1,6,25 npm run bench -- inspection   (compressed MB; no bed)
  *
  * Only "builds" uses the bed's real node (kubelet, containerd, kaniko; root),
  * on a bed of its own, started once no other bed holds the host's one real
@@ -22,6 +23,7 @@ import { bedDown, bedUp } from "../bed/up.js";
 import { type BuildsFigures, realBuilds } from "./builds.js";
 import { coldStart } from "./cold-start.js";
 import { endToEnd } from "./end-to-end.js";
+import { inspectionRows } from "./inspection.js";
 import { bedWithRealNode } from "./real-bed.js";
 import { reconcileScale } from "./reconcile-scale.js";
 import { latency, throughput } from "./throughput.js";
@@ -29,7 +31,7 @@ import { latency, throughput } from "./throughput.js";
 const wanted = new Set(
   process.argv.slice(2).length
     ? process.argv.slice(2)
-    : ["coldstart", "throughput", "latency", "reconcile", "e2e", "builds"],
+    : ["coldstart", "throughput", "latency", "reconcile", "e2e", "builds", "inspection"],
 );
 const sizes = (process.env.BENCH_RECONCILE_SIZES ?? "1000,10000").split(",").map(Number);
 const runAt = new Date().toISOString().slice(0, 16).replace("T", " ");
@@ -54,6 +56,11 @@ if (wanted.has("coldstart")) {
       `| cold start: ${c.name} bundle | ${f(c.bytes / 1024 / 1024, 2)} MB, import ${f(c.importMs, 0)} ms | ≤ 1.5 MB, ≤ 150 ms | ${verdict(c.bytes <= 1.5 * 1024 * 1024 && c.importMs <= 150)} |`,
     );
   }
+}
+
+if (wanted.has("inspection")) {
+  const inspectionSizes = (process.env.BENCH_INSPECTION_SIZES ?? "1,6,25").split(",").map(Number);
+  for (const row of await inspectionRows(inspectionSizes, (line) => process.stderr.write(`${line}\n`))) say(row);
 }
 
 // The end-to-end figure runs its own local runtime (and bed), the builds figure its own bed with the

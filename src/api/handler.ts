@@ -70,7 +70,11 @@ export function createApiHandler(deps: ApiDeps, logger: Logger) {
           caller ?? "the dropbuild API",
         );
         if (result.outcome === "not-found") return json(404, { error: `no build with id ${cancel[1]}` });
-        return json(result.outcome === "cancelled" ? 200 : 409, result);
+        if (result.outcome === "already-finished") {
+          const error = `build ${cancel[1]} already finished (${result.record.status}); there is nothing to cancel`;
+          return json(409, { error, ...result });
+        }
+        return json(200, result);
       }
       const show = BUILD_PATH.exec(path);
       if (show?.[1]) {

@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import { Parser, type ReadEntry } from "tar";
-import { entryProblem, quoted, sparseFileReason } from "./entry-rules.js";
+import { entryProblem, extendedHeaderProblem, quoted, sparseFileReason } from "./entry-rules.js";
 import { LinkLedger } from "./link-ledger.js";
 import { Rejection } from "./stream-meter.js";
 
@@ -15,13 +15,51 @@ const MAX_EXTENDED_HEADER_BYTES = 64 * 1024;
  * Headers cost far more to parse than bodies (node-tar spends about 10 µs on
  * each, and every name is scanned character by character), so besides the
  * entry limit they have budgets of their own, scaled to it: as many extended
- * headers (PAX records, GNU long names, stray zero blocks) as entries, and
- * 512 bytes of names and records per entry. Real archives use a fraction of
- * either; together they keep the worst case to a few seconds.
+ * headers (PAX records, GNU long names, stray zero blocks) as entries, twice
+ * as many headers of any kind, 512 bytes of names and records per entry, and
+ * 8 PAX records per entry (each costs about 1 µs to read twice over, by
+ * node-tar and by the rules; 64 KiB headers of 9-byte records filled the
+ * byte budget in 6 s). Real archives use a fraction of each; together they
+ * keep the worst case to a few seconds (bench/inspection.ts).
  */
 const NAME_BYTES_PER_ENTRY = 512;
+const PAX_RECORDS_PER_ENTRY = 8;
 /** PAX records GNU tar writes for a sparse file (formats 0.0, 0.1 and 1.0). */
 const SPARSE_RECORD = /(^|\n)\d+ GNU\.sparse\./;
+
+/**
+ * Two of node-tar's private Parser methods, wrapped on the walk's own
+ * parser: consumeHeader sees every header block, those it skips without a
+ * word too (an extended header of size 0: a stream of them would otherwise
+ * be parsed to the byte limit, 8 µs each), and emitMeta sees an extended
+ * header's type beside its body, where the "meta" event carries the body
+ * alone (a PAX header is read otherwise than a GNU long name). Found by
+ * name, so a node-tar that renames them fails here, loudly, rather than
+ * check less.
+ */
+const CONSUME_HEADER = parserMethod("consumeHeader");
+const EMIT_META = parserMethod("emitMeta");
+
+function parserMethod(name: string): symbol {
+  const found = Object.getOwnPropertySymbols(Parser.prototype).find((s) => s.description === name);
+  if (!found) throw new Error(`node-tar's Parser has no ${name} method; src/context/archive-walk.ts needs updating`);
+  return found;
+}
+
+/** Call `before` with a parser method's arguments each time, then the method itself. */
+function wrapParser<A extends unknown[]>(parser: Parser, method: symbol, before: (...args: A) => void): void {
+  const methods = parser as unknown as Record<symbol, (...args: A) => unknown>;
+  const original = methods[method];
+  if (typeof original !== "function")
+    throw new Error("node-tar's Parser changed; src/context/archive-walk.ts needs updating");
+  methods[method] = (...args: A) => {
+    before(...args);
+    return original.apply(parser, args);
+  };
+}
+
+/** Types whose header declares a body of file data: the size must be one tar programs agree on. */
+const FILE_TYPES = new Set(["File", "OldFile", "ContiguousFile"]);
 
 /** Only a path with "", "." or ".." names or a trailing "/" needs posix.normalize's slower walk. */
 const isNormal = (path: string) =>
@@ -51,6 +89,8 @@ export class ArchiveWalk {
   /** The end-of-archive marker (two zero blocks) was read. */
   ended = false;
   foundDockerfile = false;
+  /** The Dockerfile's path names a directory in the context. */
+  dockerfileIsDirectory = false;
   readonly dockerfileLike: string[] = [];
   problem: Error | undefined;
 
@@ -63,10 +103,14 @@ export class ArchiveWalk {
   });
   private readonly parsed: Promise<void>;
   private readonly links = new LinkLedger();
+  private headers = 0;
   private extendedHeaders = 0;
   private nameBytes = 0;
+  private paxRecords = 0;
   private sparseNext = false;
   private unfinished = 0;
+  /** Types of the extended headers whose bodies are still to be emitted, in order. */
+  private readonly metaTypes: string[] = [];
 
   constructor(
     private readonly dockerfile: string,
@@ -81,8 +125,15 @@ export class ArchiveWalk {
       this.ended = true;
     });
     this.parser.on("nullBlock", () => this.extendedHeader(0));
+    wrapParser(this.parser, CONSUME_HEADER, () => this.header());
+    wrapParser(this.parser, EMIT_META, (entry: ReadEntry) => this.metaTypes.push(entry.type));
     this.parser.on("meta", (records: string) => {
       this.extendedHeader(records.length);
+      const type = this.metaTypes.shift();
+      if (type === "ExtendedHeader" || type === "GlobalExtendedHeader") this.countRecords(records);
+      if (this.problem) return;
+      const problem = extendedHeaderProblem(type, records);
+      if (problem) this.fail(problem);
       if (SPARSE_RECORD.test(records)) this.sparseNext = true;
     });
     this.parser.on("ignoredEntry", (entry: ReadEntry) => this.ignored(entry));
@@ -111,6 +162,17 @@ export class ArchiveWalk {
     this.problem ??= typeof problem === "string" ? new Rejection(problem) : problem;
   }
 
+  /** Every header block counts: entries and extended headers may each number the entry limit, and the end marker two. */
+  private header(): void {
+    this.headers += 1;
+    const budget = 2 * this.limits.maxEntries + 2;
+    if (this.headers > budget) {
+      this.fail(
+        `the context archive has more than ${budget} tar headers (entries, extended headers and empty blocks: twice the limit of ${this.limits.maxEntries} entries)`,
+      );
+    }
+  }
+
   private extendedHeader(size: number): void {
     this.extendedHeaders += 1;
     const { maxEntries } = this.limits;
@@ -120,6 +182,17 @@ export class ArchiveWalk {
       );
     }
     this.countNames(size);
+  }
+
+  /** Records end in a line break: counting those is cheap, reading the records is not. */
+  private countRecords(records: string): void {
+    for (let at = records.indexOf("\n"); at !== -1; at = records.indexOf("\n", at + 1)) this.paxRecords += 1;
+    const budget = this.limits.maxEntries * PAX_RECORDS_PER_ENTRY;
+    if (this.paxRecords > budget) {
+      this.fail(
+        `the context archive's PAX headers hold more than ${budget} records (${PAX_RECORDS_PER_ENTRY} for each of the ${this.limits.maxEntries} entries allowed)`,
+      );
+    }
   }
 
   private countNames(size: number): void {
@@ -156,9 +229,14 @@ export class ArchiveWalk {
     if (this.problem) return;
     const name = normalise(entry.path);
     const problem = this.problemWith(entry, name);
+    const directory = entry.type === "Directory";
     if (problem) this.fail(problem);
-    else if (name === this.dockerfile && entry.type !== "Directory") this.foundDockerfile = true;
-    else if (/dockerfile/i.test(posix.basename(name)) && this.dockerfileLike.length < 5) this.dockerfileLike.push(name);
+    else if (name === this.dockerfile) {
+      this.foundDockerfile = !directory;
+      this.dockerfileIsDirectory = directory;
+    } else if (!directory && /dockerfile/i.test(posix.basename(name)) && this.dockerfileLike.length < 5) {
+      this.dockerfileLike.push(name);
+    }
   }
 
   private problemWith(entry: ReadEntry, name: string): string | undefined {
@@ -166,9 +244,27 @@ export class ArchiveWalk {
     if (this.sparseNext) return sparseFileReason(entry.path);
     return (
       entryProblem(entry) ??
+      framingProblem(entry) ??
       (this.entries > maxEntries ? `the context has more than the limit of ${maxEntries} entries` : undefined) ??
       (this.bytes > maxBytes ? `the context's files add up to more than the limit of ${maxBytes} bytes` : undefined) ??
       this.links.admit(name, entry.type, normalise(entry.linkpath ?? ""))
     );
   }
+}
+
+/**
+ * Sizes tar programs read differently, so that they would disagree on where
+ * the next header starts and the unpack step could meet entries this walk
+ * never saw: a link declaring data (node-tar skips it, busybox tar reads
+ * headers there), and a file whose size field is negative or not a number
+ * (node-tar reads 0).
+ */
+function framingProblem(entry: ReadEntry): string | undefined {
+  if ((entry.type === "Link" || entry.type === "SymbolicLink") && (entry.size ?? 0) > 0) {
+    return `link ${quoted(entry.path)} declares ${entry.size} bytes of data; links have none, and tar programs disagree on whether to skip them (they could hide entries from this check)`;
+  }
+  if (FILE_TYPES.has(entry.type) && entry.header.size === undefined) {
+    return `entry ${quoted(entry.path)} has no valid size in its header (negative or not a number), which tar programs read differently`;
+  }
+  return undefined;
 }

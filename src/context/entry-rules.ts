@@ -21,10 +21,18 @@ const SPECIAL_TYPES: Record<string, string> = {
   BlockDevice: "a block device",
   FIFO: "a fifo",
 };
+/**
+ * node-tar ends a name at its first NUL only up to the next line break
+ * ("a\0\n/b" reads as "a\n/b"), where every other tar reads "a": the
+ * entry would be judged at one path and unpacked at another.
+ */
+const UNREADABLE_NAME = /[\n\0]/;
 
 /** A path as a reason quotes it: long hostile paths would drown the message. */
 export function quoted(path: string): string {
-  return JSON.stringify(path.length > 120 ? `${path.slice(0, 60)}…${path.slice(-40)}` : path);
+  // A name field's trailing NULs (shown when a name hides a line break) would drown the message too.
+  const shown = path.replace(/\0\0+$/, "\0");
+  return JSON.stringify(shown.length > 120 ? `${shown.slice(0, 60)}…${shown.slice(-40)}` : shown);
 }
 
 export const sparseFileReason = (path: string) =>
@@ -41,6 +49,8 @@ export function entryProblem(entry: EntryHeader): string | undefined {
 }
 
 function pathProblem(path: string): string | undefined {
+  if (UNREADABLE_NAME.test(path))
+    return `entry ${quoted(path)} has a line break or NUL in its name, ${READ_DIFFERENTLY}`;
   if (path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path)) return `entry ${quoted(path)} has an absolute path`;
   // A UTF-8 path has at least as many bytes as UTF-16 units, and at most three times as many.
   const length = path.length * 3 <= MAX_PATH_BYTES ? path.length : Buffer.byteLength(path);
@@ -83,14 +93,21 @@ function scanNames(path: string): { climbs: boolean; tooLong?: string } {
 
 function typeProblem({ path, type }: EntryHeader): string | undefined {
   const special = SPECIAL_TYPES[type];
-  if (special) return `entry ${quoted(path)} is ${special}; contexts may hold only files, directories and links`;
+  if (special) return `entry ${quoted(path)} is ${special}; ${ONLY_FILES}`;
   if (type === "SparseFile") return sparseFileReason(path);
-  if (!ALLOWED_TYPES.has(type)) return `entry ${quoted(path)} has unsupported type ${type}`;
+  if (type === "Unsupported") return `entry ${quoted(path)} has a tar type no tar program knows; ${ONLY_FILES}`;
+  if (!ALLOWED_TYPES.has(type)) return `entry ${quoted(path)} has unsupported type ${type}; ${ONLY_FILES}`;
   return undefined;
 }
 
+const ONLY_FILES = "contexts may hold only files, directories and links";
+const READ_DIFFERENTLY =
+  "which tar programs read differently (the build's unpack step would not unpack what was checked)";
+
 function linkProblem({ path, type, linkpath }: EntryHeader): string | undefined {
   const link = linkpath ?? "";
+  if (UNREADABLE_NAME.test(link))
+    return `link ${quoted(path)} has a line break or NUL in its target, ${READ_DIFFERENTLY}`;
   if ((type === "SymbolicLink" || type === "Link") && Buffer.byteLength(link) > MAX_PATH_BYTES) {
     return `link ${quoted(path)} has a target of ${Buffer.byteLength(link)} bytes, longer than the ${MAX_PATH_BYTES} a Linux path may hold`;
   }
@@ -123,4 +140,52 @@ function climbsAfterDescending(link: string): boolean {
     else if (descended) return true;
   }
   return false;
+}
+
+/** PAX records node-tar applies and busybox tar (the unpack step) ignores: the two would frame or type entries differently. */
+const FRAMING_KEYS = new Set(["size", "type"]);
+const OLD_HEADERS: Record<string, string> = {
+  OldGnuLongPath: "an old GNU long-name header (tar type N)",
+  OldExtendedHeader: "a Solaris extended header (tar type X)",
+};
+
+/**
+ * The rules an extended header's body must meet (node-tar reports a body
+ * with its header's type; see archive-walk.ts). GNU long names and links
+ * are judged as the names of the entry they describe. PAX records are read
+ * by their length, as busybox tar reads them; node-tar reads them line by
+ * line, so a malformed record or a value holding a line break means the two
+ * see different names. A record setting the size or type of the next entry
+ * is refused too: busybox ignores it and would read what follows as
+ * entries this check never saw.
+ */
+export function extendedHeaderProblem(type: string | undefined, body: string): string | undefined {
+  if (type === "NextFileHasLongPath" || type === "NextFileHasLongLinkpath") return undefined;
+  if (type !== "ExtendedHeader" && type !== "GlobalExtendedHeader") {
+    const old = OLD_HEADERS[type ?? ""] ?? `an extended header of type ${type}`;
+    return `the context archive has ${old}, which the build's unpack step (busybox tar) does not read; pack it with a current tar`;
+  }
+  const what = type === "GlobalExtendedHeader" ? "global PAX header" : "PAX extended header";
+  const bytes = Buffer.from(body);
+  for (let at = 0; at < bytes.length; ) {
+    const space = bytes.indexOf(0x20, at);
+    const digits = space > at && space - at <= 12 ? bytes.toString("latin1", at, space) : "";
+    const end = at + Number(digits);
+    if (!/^\d+$/.test(digits) || end <= space + 1 || end > bytes.length || bytes[end - 1] !== 0x0a) {
+      return `the context archive has a malformed ${what} (a record's length does not match it), ${READ_DIFFERENTLY}`;
+    }
+    const record = bytes.toString("utf8", space + 1, end - 1);
+    const equals = record.indexOf("=");
+    if (equals <= 0)
+      return `the context archive has a malformed ${what} (a record without "key="), ${READ_DIFFERENTLY}`;
+    const key = record.slice(0, equals);
+    const value = record.slice(equals + 1);
+    if (FRAMING_KEYS.has(key)) {
+      return `the context archive has a ${what} that sets ${quoted(`${key}=${value}`)}, which the build's unpack step (busybox tar) ignores: it would read the following bytes differently, so the context is refused`;
+    }
+    if (value.includes("\n"))
+      return `the context archive has a ${what} whose ${quoted(key)} value holds a line break, ${READ_DIFFERENTLY}`;
+    at = end;
+  }
+  return undefined;
 }

@@ -64,6 +64,11 @@ export async function inspectContext(source: Readable, options: InspectOptions):
       : refuse("the context is not a tar archive (it holds no entries)");
   }
   if (walk.truncated(meter.bytes)) return refuse("the context archive is truncated");
+  if (walk.dockerfileIsDirectory) {
+    return refuse(
+      `"${dockerfile}" in the context is a directory, not a Dockerfile; set the dockerfile metadata to the file`,
+    );
+  }
   if (!walk.foundDockerfile) {
     const found = walk.dockerfileLike;
     const hint = found.length ? ` (found ${found.join(", ")}; set the dockerfile metadata)` : "";

@@ -24,9 +24,15 @@ const SLASH = 0x2f;
  *   h  => d/l       (a hard link to the symlink: the same "../x", now read from the top)
  *
  * So no entry may be written through a symlink, and a hard link must name a
- * regular file earlier in the archive. Memory stays small whatever the paths:
- * symlinks are kept as 53-bit hashes (a collision can only reject,
- * never admit) and regular files as SHA-256 digests (a collision would admit).
+ * regular file earlier in the archive. A later entry of the same name
+ * replaces an earlier one, as tar unpacks it (the last wins), except that
+ * tar cannot replace a directory with anything else, nor anything else with
+ * a directory: the unpack step would fail, so such a pair is refused here.
+ * (Directories made implicitly, as the parents of other entries, are not
+ * tracked: that would cost a set entry per path component.) Memory stays
+ * small whatever the paths: symlinks are kept as 53-bit hashes (a collision
+ * can only reject, never admit), regular files and directories as SHA-256
+ * digests (a collision would admit).
  */
 export class LinkLedger {
   private readonly symlinks = new Set<number>();
@@ -34,6 +40,7 @@ export class LinkLedger {
   private readonly maybeSymlink = new Uint32Array(1 << 18);
   private deepestSymlink = 0;
   private readonly files = new Set<string>();
+  private readonly directories = new Set<string>();
 
   /** Record a normalised entry (no "./", no trailing "/"); returns why it may not be unpacked, if so. */
   admit(path: string, type: string, linkpath = ""): string | undefined {
@@ -44,11 +51,39 @@ export class LinkLedger {
     if (type === "Link" && !this.files.has(digest(linkpath))) {
       return `hard link ${quoted(path)} points to ${quoted(linkpath)}, which is not a regular file earlier in the context`;
     }
+    const self = digest(path);
+    const clash = this.clash(path, self, type === "Directory");
+    if (clash) return clash;
     const regular = type === "File" || type === "OldFile" || type === "ContiguousFile" || type === "Link";
-    if (regular) this.files.add(digest(path));
-    else this.files.delete(digest(path));
+    if (regular) this.files.add(self);
+    else this.files.delete(self);
     if (type === "SymbolicLink") this.addSymlink(path);
+    if (type === "Directory") this.directories.add(self);
     return undefined;
+  }
+
+  /** Why tar could not unpack this entry over an earlier one of the same name, if so. */
+  private clash(path: string, self: string, directory: boolean): string | undefined {
+    // The context's root ("" or ".") is a directory whatever an entry says.
+    if (path === "" || path === ".") return undefined;
+    if (!directory && this.directories.has(self)) {
+      return `entry ${quoted(path)} would replace the directory of the same name made earlier in the context, which tar cannot do (the unpack step would fail)`;
+    }
+    if (directory && (this.files.has(self) || this.isSymlink(path))) {
+      return `directory ${quoted(path)} would replace a file or link of the same name made earlier in the context, which tar cannot do (the unpack step would fail)`;
+    }
+    return undefined;
+  }
+
+  private isSymlink(path: string): boolean {
+    if (this.symlinks.size === 0) return false;
+    let a = SEED1;
+    let b = SEED2;
+    for (let i = 0; i < path.length; i++) {
+      a = step1(a, path.charCodeAt(i));
+      b = step2(b, path.charCodeAt(i));
+    }
+    return this.symlinks.has(key(a, b));
   }
 
   private addSymlink(path: string): void {

@@ -37,6 +37,11 @@ export interface SubmitOptions {
 }
 
 export interface SubmitSettings {
+  /**
+   * The contexts bucket (CONTEXTS_BUCKET): an event for any other bucket is
+   * rejected, not built, and its record says so. Unset, any bucket is read.
+   */
+  contextsBucket?: string;
   /** 0: no cap. Otherwise Jobs are created suspended and the reconciler releases them oldest first. */
   maxConcurrentBuilds: number;
   registry: string;
@@ -116,6 +121,12 @@ export async function submitUpload(
     return createJob(id, specOfRecord(record), record.source, deps, record.uploadedAt ?? record.submittedAt, true);
   };
 
+  const { contextsBucket } = deps.settings;
+  if (contextsBucket !== undefined && notice.bucket !== contextsBucket) {
+    return reject(
+      `the event is for bucket ${JSON.stringify(notice.bucket)}, but this deployment builds contexts from ${JSON.stringify(contextsBucket)}; check the bucket's notification`,
+    );
+  }
   if (!decoded.ok) return reject(decoded.reason);
   const key = parseContextKey(decoded.value, deps.settings.registry);
   if (!key.ok) return reject(key.reason);

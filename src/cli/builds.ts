@@ -73,7 +73,14 @@ export async function buildLogs(id: string, clients: Clients): Promise<string> {
 
 export function registerBuildCommands(program: Command, clients: () => Clients, io: Io): void {
   const builds = program.command("builds").description("list, show, wait for, read logs of, and cancel builds");
+  registerList(builds, clients, io);
+  registerShow(builds, clients, io);
+  registerWait(builds, clients, io);
+  registerLogs(builds, clients, io);
+  registerCancel(builds, clients, io);
+}
 
+function registerList(builds: Command, clients: () => Clients, io: Io): void {
   builds
     .command("list")
     .description("recent builds, newest first")
@@ -102,7 +109,9 @@ export function registerBuildCommands(program: Command, clients: () => Clients, 
           `${formatTable(list.builds, new Date(), io.colour)}\n${list.cursor ? `(more: --cursor ${list.cursor})\n` : ""}`,
         );
     });
+}
 
+function registerShow(builds: Command, clients: () => Clients, io: Io): void {
   builds
     .command("show <id>")
     .description("one build's record")
@@ -112,7 +121,9 @@ export function registerBuildCommands(program: Command, clients: () => Clients, 
       if (options.json) io.json(record);
       else io.out(`${formatRecord(record, new Date(), io.colour)}\n`);
     });
+}
 
+function registerWait(builds: Command, clients: () => Clients, io: Io): void {
   builds
     .command("wait <id>")
     .description("follow a build until it finishes; exit 0 if it succeeded, 1 if not, 2 on timeout")
@@ -135,7 +146,9 @@ export function registerBuildCommands(program: Command, clients: () => Clients, 
       else io.out(`${formatRecord(record, new Date(), io.colour)}\n`);
       io.exitCode(WAIT_EXIT[record.status as keyof typeof WAIT_EXIT] ?? 1);
     });
+}
 
+function registerLogs(builds: Command, clients: () => Clients, io: Io): void {
   builds
     .command("logs <id>")
     .description("the builder's logs: archived in S3, or live from the pod while it runs")
@@ -145,7 +158,9 @@ export function registerBuildCommands(program: Command, clients: () => Clients, 
       if (options.json) io.json({ id, logs: text });
       else io.out(text);
     });
+}
 
+function registerCancel(builds: Command, clients: () => Clients, io: Io): void {
   builds
     .command("cancel <id>")
     .description("stop a build: deletes its Job and records CANCELLED")

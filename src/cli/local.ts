@@ -123,7 +123,15 @@ export function registerLocalCommands(program: Command, io: Io): void {
   const local = program
     .command("local")
     .description("run everything on this machine: emulators, a real control plane, the handlers");
+  registerUp(local, io);
+  registerEnv(local, io);
+  registerNightly(local, io);
+  registerDown(local);
+}
 
+type UpOptions = { detach?: boolean; port?: string; set: string[]; simulate?: boolean };
+
+function registerUp(local: Command, io: Io): void {
   local
     .command("up")
     .description("start the local runtime (foreground with a live view, or --detach)")
@@ -131,7 +139,7 @@ export function registerLocalCommands(program: Command, io: Io): void {
     .option("--port <port>", "port for the status page and API (default: any free port)")
     .option("--set <NAME=value>", "function configuration, e.g. MAX_CONCURRENT_BUILDS=5 (repeatable)", collect, [])
     .option("--simulate", "no real node: kwok plays every build (nothing is built; for scale tests, or without root)")
-    .action(async (options: { detach?: boolean; port?: string; set: string[]; simulate?: boolean }) => {
+    .action(async (options: UpOptions) => {
       const running = readLocalState(localDir());
       if (running) {
         io.out(summary(running));
@@ -139,76 +147,93 @@ export function registerLocalCommands(program: Command, io: Io): void {
       }
       const functionEnv = parsePairs(options.set, "--set");
       if (options.detach) return detach(io, options.port, options.set, Boolean(options.simulate));
-      let view: ReturnType<typeof startLiveView> | undefined;
-      const quiet = toolEnvironment().localQuiet;
-      const since = new Date().toISOString(); // every build of this run, even those before the view starts
-      const runtime = await runLocalInProcess(io, {
-        port: options.port ? Number(options.port) : undefined,
-        functionEnv,
-        simulate: options.simulate,
-        activity: (line) => (view ? view.activity(line) : io.progress(`${line}\n`)),
-      });
-      io.out(summary(runtime.state));
-      view = startLiveView({
-        store: makeBuildStore(runtime.config, {
-          accessKeyId: runtime.state.env.AWS_ACCESS_KEY_ID ?? "",
-          secretAccessKey: runtime.state.env.AWS_SECRET_ACCESS_KEY ?? "",
-        }),
-        write: (text) => io.progress(text),
-        interactive: io.interactive && !quiet,
-        colour: io.colour,
-        header: "Ctrl-C stops everything.",
-        since,
-      });
-      await stopOnSignals(async () => {
-        view?.stop();
-        io.progress("\nstopping the local runtime...\n");
-        await runtime.stop();
-        await clearLocalState(localDir());
-      });
-      io.progress("stopped.\n");
+      await runInForeground(io, options, functionEnv);
     });
+}
 
+/** `local up` without --detach: the runtime in this process, a live view of its builds, until a signal. */
+async function runInForeground(io: Io, options: UpOptions, functionEnv: Record<string, string>): Promise<void> {
+  let view: ReturnType<typeof startLiveView> | undefined;
+  const quiet = toolEnvironment().localQuiet;
+  const since = new Date().toISOString(); // every build of this run, even those before the view starts
+  const runtime = await runLocalInProcess(io, {
+    port: options.port ? Number(options.port) : undefined,
+    functionEnv,
+    simulate: options.simulate,
+    activity: (line) => (view ? view.activity(line) : io.progress(`${line}\n`)),
+  });
+  io.out(summary(runtime.state));
+  view = startLiveView({
+    store: makeBuildStore(runtime.config, {
+      accessKeyId: runtime.state.env.AWS_ACCESS_KEY_ID ?? "",
+      secretAccessKey: runtime.state.env.AWS_SECRET_ACCESS_KEY ?? "",
+    }),
+    write: (text) => io.progress(text),
+    interactive: io.interactive && !quiet,
+    colour: io.colour,
+    header: "Ctrl-C stops everything.",
+    since,
+  });
+  await stopOnSignals(async () => {
+    view?.stop();
+    io.progress("\nstopping the local runtime...\n");
+    await runtime.stop();
+    await clearLocalState(localDir());
+  });
+  io.progress("stopped.\n");
+}
+
+/** The running runtime's state; commands that talk to it fail with exit 3 when there is none. */
+function runningState(): LocalState {
+  const state = readLocalState(localDir());
+  if (!state) throw new CliError("the local runtime is not running; start it with `dropbuild local up --detach`", 3);
+  return state;
+}
+
+function registerEnv(local: Command, io: Io): void {
   local
     .command("env")
     .description("print shell exports that point dropbuild, the AWS CLI and kubectl at the local runtime")
     .option("--json", "print them as a JSON object")
     .action((options: { json?: boolean }) => {
-      const state = readLocalState(localDir());
-      if (!state)
-        throw new CliError("the local runtime is not running; start it with `dropbuild local up --detach`", 3);
+      const state = runningState();
       if (options.json) io.json(state.env);
       else io.out(`${shellExports(state.env)}\n`);
     });
+}
 
+function registerNightly(local: Command, io: Io): void {
   local
     .command("nightly")
     .description("run the nightly rebuild now, as its schedule would")
     .option("--date <iso>", "the night to run for (default: now); the same night builds once")
     .option("--json", "print the report as JSON")
     .action(async (options: { date?: string; json?: boolean }) => {
-      const state = readLocalState(localDir());
-      if (!state)
-        throw new CliError("the local runtime is not running; start it with `dropbuild local up --detach`", 3);
-      const fn = state.env.DROPBUILD_NIGHTLY_FUNCTION ?? "";
-      const res = await fetch(`${state.apiUrl}/2015-03-31/functions/${fn}/invocations`, {
-        method: "POST",
-        body: JSON.stringify({
-          source: "aws.events",
-          "detail-type": "Scheduled Event",
-          time: options.date ?? new Date().toISOString(),
-        }),
-      });
-      const report = (await res.json()) as {
-        submitted?: { id: string; outcome: string }[];
-        skipped?: unknown[];
-        errorMessage?: string;
-      };
-      if (res.headers.get("x-amz-function-error")) throw new CliError(`the nightly run failed: ${report.errorMessage}`);
+      const report = await invokeNightly(runningState(), options.date ?? new Date().toISOString());
       if (options.json) io.json(report);
       else io.out(`nightly: ${report.submitted?.length ?? 0} submitted, ${report.skipped?.length ?? 0} skipped\n`);
     });
+}
 
+type NightlyReport = { submitted?: { id: string; outcome: string }[]; skipped?: unknown[]; errorMessage?: string };
+
+/** Invoke the nightly function through the runtime's Lambda API with the event its schedule sends. */
+async function invokeNightly(state: LocalState, time: string): Promise<NightlyReport> {
+  const fn = state.env.DROPBUILD_NIGHTLY_FUNCTION ?? "";
+  const res = await fetch(`${state.apiUrl}/2015-03-31/functions/${fn}/invocations`, {
+    method: "POST",
+    body: JSON.stringify({
+      source: "aws.events",
+      "detail-type": "Scheduled Event",
+      time,
+    }),
+  });
+  const report = (await res.json()) as NightlyReport;
+  if (res.headers.get("x-amz-function-error")) throw new CliError(`the nightly run failed: ${report.errorMessage}`);
+  return report;
+}
+
+function registerDown(local: Command): void {
   local
     .command("down")
     .description("stop the local runtime and every process it started")

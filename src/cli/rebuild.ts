@@ -18,6 +18,11 @@ function lambdaFor(clients: Clients): LambdaClient {
 
 /** redrive, rebuild: the "nothing lost" and "rebuild on demand" commands. */
 export function registerRebuildCommands(program: Command, clients: () => Clients, io: Io): void {
+  registerRedrive(program, clients, io);
+  registerRebuild(program, clients, io);
+}
+
+function registerRedrive(program: Command, clients: () => Clients, io: Io): void {
   program
     .command("redrive")
     .description("replay the trigger's dead-letter queue through the trigger; reports replayed, duplicates, failed")
@@ -49,7 +54,9 @@ export function registerRebuildCommands(program: Command, clients: () => Clients
       }
       if (report.failed > 0) io.exitCode(1);
     });
+}
 
+function registerRebuild(program: Command, clients: () => Clients, io: Io): void {
   program
     .command("rebuild <repository>")
     .description("ask for a rebuild of a repository's newest context (or --tag) with a dropbuild.rebuild event")

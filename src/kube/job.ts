@@ -107,6 +107,47 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
   const buildDir = `${WORKSPACE_MOUNT}/builds/${buildId}`;
   const archive = `${buildDir}/context.${source.key.endsWith(".tar") ? "tar" : "tar.gz"}`;
   const contextDir = `${buildDir}/context`;
+  const labels = jobLabels(buildId, spec, settings);
+  const { workspaceMount, volumes, kanikoMounts } = jobVolumes(settings);
+  const pod = podTemplateMetadata(buildId, labels[LABELS.repository] ?? "", spec, settings);
+
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: {
+      name: request.jobName,
+      namespace: settings.namespace,
+      labels,
+      annotations: jobAnnotations(request),
+      finalizers: [RECORD_FINALIZER],
+    },
+    spec: {
+      suspend: request.suspend ?? false,
+      backoffLimit: settings.backoffLimit,
+      activeDeadlineSeconds: settings.deadlineSeconds,
+      ttlSecondsAfterFinished: settings.ttlSecondsAfterFinished,
+      template: {
+        metadata: { labels: pod.labels, annotations: pod.annotations },
+        spec: {
+          restartPolicy: "Never",
+          serviceAccountName: settings.builderServiceAccount,
+          automountServiceAccountToken: false,
+          securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+          ...pod.placement,
+          initContainers: [
+            fetchContainer(source, archive, buildDir, settings, workspaceMount),
+            unpackContainer(archive, contextDir, settings, workspaceMount),
+          ],
+          containers: [kanikoContainer(spec, contextDir, settings, kanikoMounts)],
+          volumes,
+        },
+      },
+    },
+  };
+}
+
+/** The Job's labels: which build, repository and deployment it is, and Kueue's queue when Kueue admits it. */
+function jobLabels(buildId: string, spec: BuildSpec, settings: JobSettings): Record<string, string> {
   const labels: Record<string, string> = {
     [LABELS.buildId]: buildId,
     [LABELS.repository]: labelValue(spec.repository),
@@ -114,6 +155,12 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
     [LABELS.deployment]: labelValue(settings.deployment),
   };
   if (settings.kueueQueueName) labels[KUEUE_QUEUE_LABEL] = settings.kueueQueueName;
+  return labels;
+}
+
+/** The Job's annotations: the build's spec and source object, unabridged, and when it was queued. */
+function jobAnnotations(request: JobRequest): Record<string, string> {
+  const { spec, source } = request;
   const annotations: Record<string, string> = {
     [ANNOTATIONS.repository]: spec.repository,
     [ANNOTATIONS.tag]: spec.tag,
@@ -124,7 +171,15 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
   if (source.versionId) annotations[ANNOTATIONS.version] = source.versionId;
   if (source.etag) annotations[ANNOTATIONS.etag] = source.etag.replaceAll('"', "");
   if (request.queuedAt) annotations[ANNOTATIONS.queuedAt] = request.queuedAt;
+  return annotations;
+}
 
+/** The workspace for every container; kaniko also gets the registry credentials and CA when configured. */
+function jobVolumes(settings: JobSettings): {
+  workspaceMount: V1VolumeMount;
+  volumes: V1Volume[];
+  kanikoMounts: V1VolumeMount[];
+} {
   const workspaceMount: V1VolumeMount = { name: "workspace", mountPath: WORKSPACE_MOUNT };
   const volumes: V1Volume[] = [{ name: "workspace", persistentVolumeClaim: { claimName: settings.workspaceClaim } }];
   const kanikoMounts: V1VolumeMount[] = [workspaceMount];
@@ -142,61 +197,44 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
     });
     kanikoMounts.push({ name: "registry-ca", mountPath: REGISTRY_CA_DIR, readOnly: true });
   }
+  return { workspaceMount, volumes, kanikoMounts };
+}
 
-  const podLabels: Record<string, string> = {
+/**
+ * The pod's labels and annotations, and where it may run. Simulated builds
+ * go to kwok's nodes only, with what the simulator should make of them.
+ */
+function podTemplateMetadata(
+  buildId: string,
+  repositoryLabel: string,
+  spec: BuildSpec,
+  settings: JobSettings,
+): {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  placement: Pick<V1PodSpec, "nodeSelector" | "tolerations">;
+} {
+  const labels: Record<string, string> = {
     [LABELS.buildId]: buildId,
-    [LABELS.repository]: labels[LABELS.repository] ?? "",
+    [LABELS.repository]: repositoryLabel,
     [LABELS.managedBy]: "dropbuild",
   };
-  const podAnnotations: Record<string, string> = {};
+  const annotations: Record<string, string> = {};
   const placement: Pick<V1PodSpec, "nodeSelector" | "tolerations"> = {};
   if (settings.simulatedBuilds) {
     placement.nodeSelector = { ...SIMULATED_NODES.selector };
     placement.tolerations = [{ ...SIMULATED_NODES.taint, operator: "Equal" }];
-    Object.assign(podLabels, { "bed.dropbuild.dev/simulated": "true" });
+    Object.assign(labels, { "bed.dropbuild.dev/simulated": "true" });
     // Lets a demo or test steer the simulator: fail this build, or make it run longer.
     const failure = spec.buildArgs[SIMULATION_ARGS.failure];
     if (failure) {
-      podLabels["bed.dropbuild.dev/outcome"] = "fail";
-      podAnnotations["bed.dropbuild.dev/message"] = failure;
+      labels["bed.dropbuild.dev/outcome"] = "fail";
+      annotations["bed.dropbuild.dev/message"] = failure;
     }
     const duration = spec.buildArgs[SIMULATION_ARGS.durationMs];
-    if (duration && /^\d+$/.test(duration)) podAnnotations["bed.dropbuild.dev/run-ms"] = duration;
+    if (duration && /^\d+$/.test(duration)) annotations["bed.dropbuild.dev/run-ms"] = duration;
   }
-
-  return {
-    apiVersion: "batch/v1",
-    kind: "Job",
-    metadata: {
-      name: request.jobName,
-      namespace: settings.namespace,
-      labels,
-      annotations,
-      finalizers: [RECORD_FINALIZER],
-    },
-    spec: {
-      suspend: request.suspend ?? false,
-      backoffLimit: settings.backoffLimit,
-      activeDeadlineSeconds: settings.deadlineSeconds,
-      ttlSecondsAfterFinished: settings.ttlSecondsAfterFinished,
-      template: {
-        metadata: { labels: podLabels, annotations: podAnnotations },
-        spec: {
-          restartPolicy: "Never",
-          serviceAccountName: settings.builderServiceAccount,
-          automountServiceAccountToken: false,
-          securityContext: { seccompProfile: { type: "RuntimeDefault" } },
-          ...placement,
-          initContainers: [
-            fetchContainer(source, archive, buildDir, settings, workspaceMount),
-            unpackContainer(archive, contextDir, settings, workspaceMount),
-          ],
-          containers: [kanikoContainer(spec, contextDir, settings, kanikoMounts)],
-          volumes,
-        },
-      },
-    },
-  };
+  return { labels, annotations, placement };
 }
 
 function fetchContainer(

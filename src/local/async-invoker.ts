@@ -71,6 +71,10 @@ export function withTimeout<T>(work: Promise<T>, seconds: number): Promise<T> {
 const isTestEvent = (body: unknown) =>
   typeof body === "object" && body !== null && (body as { Event?: string }).Event === "s3:TestEvent";
 
+/** The options with Lambda's defaults filled in. */
+type Invoker = AsyncInvokerOptions &
+  Required<Pick<AsyncInvokerOptions, "maxAttempts" | "retryDelaySeconds" | "timeoutSeconds" | "maxConcurrency">>;
+
 /**
  * Invoke a handler for each queued event with Lambda's asynchronous
  * semantics: a failed invocation is retried after a delay, and after its
@@ -79,89 +83,16 @@ const isTestEvent = (body: unknown) =>
  * the same way.
  */
 export function startAsyncInvoker(options: AsyncInvokerOptions): { stop: () => Promise<void> } {
-  const maxAttempts = options.maxAttempts ?? 3;
-  const delays = options.retryDelaySeconds ?? [1, 2];
-  const timeoutSeconds = options.timeoutSeconds ?? 900;
-  const maxConcurrency = options.maxConcurrency ?? 50;
+  const invoker: Invoker = {
+    ...options,
+    maxAttempts: options.maxAttempts ?? 3,
+    retryDelaySeconds: options.retryDelaySeconds ?? [1, 2],
+    timeoutSeconds: options.timeoutSeconds ?? 900,
+    maxConcurrency: options.maxConcurrency ?? 50,
+  };
   const inFlight = new Set<Promise<unknown>>();
   let running = true;
-
-  const handle = async (message: Message) => {
-    const attempt = Number(message.Attributes?.ApproximateReceiveCount ?? "1");
-    const body: unknown = JSON.parse(message.Body ?? "null");
-    const done = () =>
-      options.sqs.send(new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: message.ReceiptHandle }));
-    if (isTestEvent(body)) return done();
-    try {
-      await withTimeout(options.handler(body), timeoutSeconds);
-      await done();
-      options.onInvoke?.({ ok: true, attempt, parked: false });
-    } catch (error: unknown) {
-      const errorMessage = error instanceof Error ? error.message : String(error);
-      if (attempt >= maxAttempts) {
-        const record: FailureDestinationRecord = {
-          version: "1.0",
-          timestamp: new Date().toISOString(),
-          requestContext: {
-            requestId: message.MessageId ?? "",
-            functionArn: options.functionArn,
-            condition: "RetriesExhausted",
-            approximateInvokeCount: attempt,
-          },
-          requestPayload: body,
-          responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
-          responsePayload: { errorType: error instanceof Error ? error.name : "Error", errorMessage },
-        };
-        if (options.deadLetterQueueUrl) {
-          await options.sqs.send(
-            new SendMessageCommand({ QueueUrl: options.deadLetterQueueUrl, MessageBody: JSON.stringify(record) }),
-          );
-        }
-        await done();
-        options.onInvoke?.({ ok: false, attempt, parked: Boolean(options.deadLetterQueueUrl), error: errorMessage });
-      } else {
-        await options.sqs.send(
-          new ChangeMessageVisibilityCommand({
-            QueueUrl: options.queueUrl,
-            ReceiptHandle: message.ReceiptHandle,
-            VisibilityTimeout: delays[attempt - 1] ?? delays.at(-1) ?? 1,
-          }),
-        );
-        options.onInvoke?.({ ok: false, attempt, parked: false, error: errorMessage });
-      }
-    }
-  };
-
-  const loop = (async () => {
-    while (running) {
-      if (inFlight.size >= maxConcurrency) {
-        await Promise.race(inFlight);
-        continue;
-      }
-      try {
-        const { Messages } = await options.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: options.queueUrl,
-            MaxNumberOfMessages: Math.min(10, maxConcurrency - inFlight.size),
-            WaitTimeSeconds: 1,
-            // Longer than an invocation may run, so the queue never hands a running event out again.
-            VisibilityTimeout: timeoutSeconds + 30,
-            AttributeNames: ["All"],
-            MessageSystemAttributeNames: ["ApproximateReceiveCount"],
-          }),
-        );
-        // Lambda runs each asynchronous invocation on its own: one slow event never holds up the next.
-        for (const message of Messages ?? []) {
-          const invocation = handle(message).catch(() => undefined);
-          inFlight.add(invocation);
-          void invocation.finally(() => inFlight.delete(invocation));
-        }
-      } catch {
-        // The emulator going away (shutdown) or a blip: try again shortly.
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    }
-  })();
+  const loop = receiveLoop(invoker, inFlight, () => running);
 
   return {
     stop: async () => {
@@ -171,4 +102,98 @@ export function startAsyncInvoker(options: AsyncInvokerOptions): { stop: () => P
       await waitAtMost(Promise.all(inFlight), 5000);
     },
   };
+}
+
+/** Receive events while `running()` says so, never more than maxConcurrency invocations at once. */
+async function receiveLoop(invoker: Invoker, inFlight: Set<Promise<unknown>>, running: () => boolean): Promise<void> {
+  while (running()) {
+    if (inFlight.size >= invoker.maxConcurrency) {
+      await Promise.race(inFlight);
+      continue;
+    }
+    try {
+      const { Messages } = await invoker.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: invoker.queueUrl,
+          MaxNumberOfMessages: Math.min(10, invoker.maxConcurrency - inFlight.size),
+          WaitTimeSeconds: 1,
+          // Longer than an invocation may run, so the queue never hands a running event out again.
+          VisibilityTimeout: invoker.timeoutSeconds + 30,
+          AttributeNames: ["All"],
+          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+        }),
+      );
+      // Lambda runs each asynchronous invocation on its own: one slow event never holds up the next.
+      for (const message of Messages ?? []) {
+        const invocation = invoke(invoker, message).catch(() => undefined);
+        inFlight.add(invocation);
+        void invocation.finally(() => inFlight.delete(invocation));
+      }
+    } catch {
+      // The emulator going away (shutdown) or a blip: try again shortly.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+/** One attempt at one event: done on success, otherwise retried later or, after the last attempt, parked. */
+async function invoke(invoker: Invoker, message: Message): Promise<void> {
+  const attempt = Number(message.Attributes?.ApproximateReceiveCount ?? "1");
+  const body: unknown = JSON.parse(message.Body ?? "null");
+  if (isTestEvent(body)) {
+    await done(invoker, message);
+    return;
+  }
+  try {
+    await withTimeout(invoker.handler(body), invoker.timeoutSeconds);
+    await done(invoker, message);
+    invoker.onInvoke?.({ ok: true, attempt, parked: false });
+  } catch (error: unknown) {
+    if (attempt >= invoker.maxAttempts) await park(invoker, message, body, attempt, error);
+    else await retryLater(invoker, message, attempt, errorText(error));
+  }
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** Take the event off the queue. */
+const done = (invoker: Invoker, message: Message) =>
+  invoker.sqs.send(new DeleteMessageCommand({ QueueUrl: invoker.queueUrl, ReceiptHandle: message.ReceiptHandle }));
+
+/** The last attempt failed: to the on-failure destination if there is one, and off the queue either way. */
+async function park(invoker: Invoker, message: Message, body: unknown, attempt: number, error: unknown): Promise<void> {
+  const errorMessage = errorText(error);
+  const record: FailureDestinationRecord = {
+    version: "1.0",
+    timestamp: new Date().toISOString(),
+    requestContext: {
+      requestId: message.MessageId ?? "",
+      functionArn: invoker.functionArn,
+      condition: "RetriesExhausted",
+      approximateInvokeCount: attempt,
+    },
+    requestPayload: body,
+    responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
+    responsePayload: { errorType: error instanceof Error ? error.name : "Error", errorMessage },
+  };
+  if (invoker.deadLetterQueueUrl) {
+    await invoker.sqs.send(
+      new SendMessageCommand({ QueueUrl: invoker.deadLetterQueueUrl, MessageBody: JSON.stringify(record) }),
+    );
+  }
+  await done(invoker, message);
+  invoker.onInvoke?.({ ok: false, attempt, parked: Boolean(invoker.deadLetterQueueUrl), error: errorMessage });
+}
+
+/** A failed attempt with attempts left: the event comes back once its retry delay has passed. */
+async function retryLater(invoker: Invoker, message: Message, attempt: number, errorMessage: string): Promise<void> {
+  const delays = invoker.retryDelaySeconds;
+  await invoker.sqs.send(
+    new ChangeMessageVisibilityCommand({
+      QueueUrl: invoker.queueUrl,
+      ReceiptHandle: message.ReceiptHandle,
+      VisibilityTimeout: delays[attempt - 1] ?? delays.at(-1) ?? 1,
+    }),
+  );
+  invoker.onInvoke?.({ ok: false, attempt, parked: false, error: errorMessage });
 }

@@ -253,7 +253,24 @@ export async function ensureBedImages(inputs: ImageInputs, cache: string, progre
   await mkdir(work, { recursive: true });
   await mkdir(storageDir);
 
-  const recipes: ImageRecipe[] = [
+  await withScratchRegistry(inputs.registry, storageDir, work, async (host) => {
+    for (const [index, recipe] of imageRecipes(inputs, images).entries()) {
+      const stepStarted = Date.now();
+      const ref = `${host}/${recipe.ref}`;
+      await pushImage(inputs.crane, ref, await layerTarball(recipe, join(work, `layer-${index}`)), recipe.config);
+      const size = await imageSize(inputs.crane, ref);
+      progress(`image ${recipe.ref}: ${megabytes(size)} compressed, in ${formatElapsed(Date.now() - stepStarted)}`);
+    }
+  });
+  await rm(work, { recursive: true, force: true });
+  await writeFile(join(root, ".complete"), new Date().toISOString());
+  progress(`images assembled in ${formatElapsed(Date.now() - started)}`);
+  return result;
+}
+
+/** What goes into each of the bed's images: its single layer and its config. */
+function imageRecipes(inputs: ImageInputs, images: BedImages["images"]): ImageRecipe[] {
+  return [
     {
       ref: images.kaniko,
       files: (dir) => kanikoLayer(inputs, dir),
@@ -277,27 +294,14 @@ export async function ensureBedImages(inputs: ImageInputs, cache: string, progre
     { ref: images.pause, files: (dir) => pauseLayer(inputs, dir), config: { entrypoint: ["/pause"] } },
     { ref: images.staging, tarball: inputs.staging.layer, config: { cmd: ["/bin/sh"], env: { PATH: DEFAULT_PATH } } },
   ];
+}
 
-  await withScratchRegistry(inputs.registry, storageDir, work, async (host) => {
-    for (const [index, recipe] of recipes.entries()) {
-      const stepStarted = Date.now();
-      let tarball: string;
-      if ("tarball" in recipe) tarball = recipe.tarball;
-      else {
-        const dir = join(work, `layer-${index}`);
-        await mkdir(dir);
-        await recipe.files(dir);
-        tarball = `${dir}.tar`;
-        await packRootOwned(dir, tarball);
-      }
-      const ref = `${host}/${recipe.ref}`;
-      await pushImage(inputs.crane, ref, tarball, recipe.config);
-      const size = await imageSize(inputs.crane, ref);
-      progress(`image ${recipe.ref}: ${megabytes(size)} compressed, in ${formatElapsed(Date.now() - stepStarted)}`);
-    }
-  });
-  await rm(work, { recursive: true, force: true });
-  await writeFile(join(root, ".complete"), new Date().toISOString());
-  progress(`images assembled in ${formatElapsed(Date.now() - started)}`);
-  return result;
+/** The recipe's layer tarball: given, or its files laid out in `dir` and packed, owned by root, into `<dir>.tar`. */
+async function layerTarball(recipe: ImageRecipe, dir: string): Promise<string> {
+  if ("tarball" in recipe) return recipe.tarball;
+  await mkdir(dir);
+  await recipe.files(dir);
+  const tarball = `${dir}.tar`;
+  await packRootOwned(dir, tarball);
+  return tarball;
 }

@@ -145,6 +145,32 @@ export async function ensureStagingLayer(
   await mkdir(root, { recursive: true });
   const rootfs = join(root, "rootfs");
 
+  await bootstrapRootfs(versions, mmdebstrap, rootfs, progress);
+  progress(`staging: root filesystem ready after ${formatElapsed(Date.now() - started)}`);
+  await installAwscli(versions, rootfs);
+
+  // mmdebstrap already emptied apt's lists and caches; /dev is mounted by the
+  // runtime, so its device nodes do not belong in a layer
+  await rm(join(rootfs, "dev"), { recursive: true, force: true });
+  await mkdir(join(rootfs, "dev"));
+
+  progress(`staging: ${await checkAwscli(versions, rootfs)}`);
+
+  const entries = (await readdir(rootfs)).sort();
+  await runCommand("tar", ["--numeric-owner", "--sort=name", "-C", rootfs, "-cf", layer, "--", ...entries]);
+  await rm(rootfs, { recursive: true, force: true });
+  await writeFile(join(root, ".complete"), new Date().toISOString());
+  progress(`staging: layer built in ${formatElapsed(Date.now() - started)}`);
+  return layer;
+}
+
+/** The minimal Debian root filesystem with python3 and CA certificates, from the host's mirrors. */
+async function bootstrapRootfs(
+  versions: Versions,
+  mmdebstrap: string,
+  rootfs: string,
+  progress: Progress,
+): Promise<void> {
   const mirrors = stagingMirrorLines(await hostAptSources(), versions.stagingDebian);
   progress(`staging: mmdebstrap ${mirrors.map((m) => m.replace(/^deb /, "").replace(/ main$/, "")).join(", ")}`);
   await runCommand(mmdebstrap, [
@@ -158,11 +184,15 @@ export async function ensureStagingLayer(
     rootfs,
     ...mirrors,
   ]);
-  progress(`staging: root filesystem ready after ${formatElapsed(Date.now() - started)}`);
+}
 
-  // The host's pip installs for the image's interpreter (wheels only, so the
-  // host's own Python version does not matter); the image's python compiles
-  // the bytecode, which makes `aws` start twice as fast.
+/**
+ * aws CLI v1 into /opt/awscli, with an `aws` wrapper on PATH. The host's pip
+ * installs for the image's interpreter (wheels only, so the host's own Python
+ * version does not matter); the image's python compiles the bytecode, which
+ * makes `aws` start twice as fast.
+ */
+async function installAwscli(versions: Versions, rootfs: string): Promise<void> {
   const [pythonVersion, machine] = (
     await runCommand("chroot", [
       rootfs,
@@ -200,12 +230,13 @@ export async function ensureStagingLayer(
   await writeFile(wrapper, AWS_WRAPPER);
   await chmod(wrapper, 0o755);
   await runCommand("chroot", [rootfs, "python3", "-m", "compileall", "-q", "-j", "0", "/opt/awscli"]);
+}
 
-  // mmdebstrap already emptied apt's lists and caches; /dev is mounted by the
-  // runtime, so its device nodes do not belong in a layer
-  await rm(join(rootfs, "dev"), { recursive: true, force: true });
-  await mkdir(join(rootfs, "dev"));
-
+/**
+ * Refuse a root filesystem whose aws CLI is not the pinned one, or whose
+ * botocore ignores AWS_ENDPOINT_URL; returns what `aws --version` printed.
+ */
+async function checkAwscli(versions: Versions, rootfs: string): Promise<string> {
   const awsVersion = (await runCommand("chroot", [rootfs, "/usr/local/bin/aws", "--version"])).trim();
   const botocore = (
     await runCommand("chroot", [
@@ -229,12 +260,5 @@ export async function ensureStagingLayer(
       `staging: botocore ${botocore} is older than ${MIN_BOTOCORE.join(".")}, which AWS_ENDPOINT_URL needs`,
     );
   }
-  progress(`staging: ${awsVersion}`);
-
-  const entries = (await readdir(rootfs)).sort();
-  await runCommand("tar", ["--numeric-owner", "--sort=name", "-C", rootfs, "-cf", layer, "--", ...entries]);
-  await rm(rootfs, { recursive: true, force: true });
-  await writeFile(join(root, ".complete"), new Date().toISOString());
-  progress(`staging: layer built in ${formatElapsed(Date.now() - started)}`);
-  return layer;
+  return awsVersion;
 }

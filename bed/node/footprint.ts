@@ -227,6 +227,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function cleanFootprint(footprint: NodeFootprint, run: Run, file = FOOTPRINT_FILE): Promise<string[]> {
   const done: string[] = [];
+  done.push(...(await killNodeProcesses(footprint)));
+  let unmounted = await unmountBelow(footprint.nodeDir, run);
+  done.push(...(await removeCgroups(footprint.cgroupRoot)));
+  done.push(...(await removeNetwork(BED_NETWORK, run)));
+  done.push(...(await removeKubeletChains(footprint, run)));
+  done.push(...(await restoreSysctls(footprint.sysctls)));
+  done.push(...(await removeContainerLogLinks(footprint.nodeDir)));
+  done.push(...(await removeHostPaths(footprint.hostPathsBefore)));
+  const removal = await removeNodeDir(footprint.nodeDir, run);
+  unmounted += removal.unmounted;
+  done.push(...removal.notes);
+  if (unmounted) done.push(`unmounted ${unmounted} mounts`);
+  await unlink(file).catch(() => undefined);
+  await rmdir(dirname(file)).catch(() => undefined);
+  return done;
+}
+
+/** SIGKILL the node's processes, container processes included, until none is left (or 20 rounds). */
+async function killNodeProcesses(footprint: NodeFootprint): Promise<string[]> {
+  const done: string[] = [];
   for (let round = 0; round < 20; round += 1) {
     const pids = nodeProcesses(footprint);
     if (pids.length === 0) break;
@@ -240,27 +260,37 @@ export async function cleanFootprint(footprint: NodeFootprint, run: Run, file = 
     if (round === 0) done.push(`killed ${pids.length} node processes`);
     await sleep(100);
   }
-  // kubelet bind-mounts its root onto itself (to make it shared), so a point can be mounted more than once.
+  return done;
+}
+
+/**
+ * Lazily unmount everything at or below `nodeDir`, in rounds: kubelet
+ * bind-mounts its root onto itself (to make it shared), so a point can be
+ * mounted more than once. Returns how many unmounts succeeded.
+ */
+async function unmountBelow(nodeDir: string, run: Run): Promise<number> {
   let unmounted = 0;
-  const unmountAll = async () => {
-    for (let round = 0; round < 10; round += 1) {
-      const mounts = mountsBelow(await readFile("/proc/self/mountinfo", "utf8"), footprint.nodeDir);
-      if (mounts.length === 0) return;
-      for (const point of mounts) {
-        await run("umount", ["-l", point]).then(
-          () => {
-            unmounted += 1;
-          },
-          () => undefined,
-        );
-      }
-      await sleep(50);
+  for (let round = 0; round < 10; round += 1) {
+    const mounts = mountsBelow(await readFile("/proc/self/mountinfo", "utf8"), nodeDir);
+    if (mounts.length === 0) return unmounted;
+    for (const point of mounts) {
+      await run("umount", ["-l", point]).then(
+        () => {
+          unmounted += 1;
+        },
+        () => undefined,
+      );
     }
-  };
-  await unmountAll();
+    await sleep(50);
+  }
+  return unmounted;
+}
+
+/** Remove the pods' cgroups below the node's cgroup root, deepest first, in rounds while processes die. */
+async function removeCgroups(cgroupRoot: string): Promise<string[]> {
   let removedCgroups = 0;
   for (let round = 0; round < 20; round += 1) {
-    const dirs = cgroupDirs(footprint.cgroupRoot);
+    const dirs = cgroupDirs(cgroupRoot);
     if (dirs.length === 0) break;
     for (const dir of dirs) {
       await rmdir(dir).then(
@@ -272,39 +302,51 @@ export async function cleanFootprint(footprint: NodeFootprint, run: Run, file = 
     }
     await sleep(100);
   }
-  if (removedCgroups) done.push(`removed ${removedCgroups} cgroups`);
-  done.push(...(await removeNetwork(BED_NETWORK, run)));
-  done.push(...(await removeKubeletChains(footprint, run)));
-  for (const [name, value] of Object.entries(footprint.sysctls)) {
+  return removedCgroups ? [`removed ${removedCgroups} cgroups`] : [];
+}
+
+/** Put back the sysctls kubelet changed. */
+async function restoreSysctls(sysctls: Record<string, string>): Promise<string[]> {
+  const done: string[] = [];
+  for (const [name, value] of Object.entries(sysctls)) {
     if ((readSysctl(name) ?? value) !== value) {
       await writeFile(sysctlPath(name), value);
       done.push(`restored ${name}=${value}`);
     }
   }
-  done.push(...(await removeContainerLogLinks(footprint.nodeDir)));
-  const before = new Set(footprint.hostPathsBefore);
+  return done;
+}
+
+/** Remove those of HOST_PATHS the node created. */
+async function removeHostPaths(hostPathsBefore: string[]): Promise<string[]> {
+  const done: string[] = [];
+  const before = new Set(hostPathsBefore);
   for (const path of HOST_PATHS.filter((p) => !before.has(p) && existsSync(p))) {
     await rm(path, { recursive: true, force: true });
     done.push(`removed ${path}`);
   }
-  // A mount that appears late (a dying process's last act) is unmounted again before giving up on the directory.
+  return done;
+}
+
+/**
+ * Remove the node's directory. A mount that appears late (a dying process's
+ * last act) is unmounted again before giving up on the directory.
+ */
+async function removeNodeDir(nodeDir: string, run: Run): Promise<{ unmounted: number; notes: string[] }> {
+  let unmounted = 0;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await rm(footprint.nodeDir, { recursive: true, force: true });
-      break;
+      await rm(nodeDir, { recursive: true, force: true });
+      return { unmounted, notes: [] };
     } catch (error: unknown) {
       if (attempt >= 5) {
-        done.push(`could not remove ${footprint.nodeDir}: ${error instanceof Error ? error.message : String(error)}`);
-        break;
+        const reason = error instanceof Error ? error.message : String(error);
+        return { unmounted, notes: [`could not remove ${nodeDir}: ${reason}`] };
       }
       await sleep(200);
-      await unmountAll();
+      unmounted += await unmountBelow(nodeDir, run);
     }
   }
-  if (unmounted) done.push(`unmounted ${unmounted} mounts`);
-  await unlink(file).catch(() => undefined);
-  await rmdir(dirname(file)).catch(() => undefined);
-  return done;
 }
 
 async function removeKubeletChains(footprint: NodeFootprint, run: Run): Promise<string[]> {

@@ -99,15 +99,47 @@ export async function prepareNodeNetwork(stateDir: string, podPorts: number[]): 
   await setUpNetwork(BED_NETWORK, [REAL_NODE.registryPort, ...podPorts], run);
 }
 
+/** What every start step shares: the start settings, the node's layout, and the registry's address and login. */
+interface NodeContext {
+  start: NodeStart;
+  layout: ReturnType<typeof nodeLayout>;
+  log: (name: string) => string;
+  host: string;
+  password: string;
+  basicAuth: string;
+  /** containerd finds its shim on PATH; kubelet needs iptables, mount and friends from the sbin directories. */
+  env: NodeJS.ProcessEnv;
+}
+
+/** What the node needs of the control plane: its RBAC, and whether it reports Ready. */
+type NodeApi = { ensureNodeRbac: () => Promise<void>; nodeReady: (name: string) => Promise<boolean> };
+
 /** Start the registry, containerd and kubelet; wait until the node is Ready. */
-export async function startRealNode(
-  start: NodeStart,
-  api: { ensureNodeRbac: () => Promise<void>; nodeReady: (name: string) => Promise<boolean> },
-  motoPort: number,
-): Promise<RealNodeInfo> {
-  const { stateDir, pki, binaries, images, track, progress } = start;
+export async function startRealNode(start: NodeStart, api: NodeApi, motoPort: number): Promise<RealNodeInfo> {
+  const { stateDir, binaries } = start;
   const layout = nodeLayout(join(stateDir, "node"));
   const log = (name: string) => join(stateDir, "logs", `${name}.log`);
+  await makeNodeDirs(layout);
+  const password = randomBytes(18).toString("base64url");
+  const context: NodeContext = {
+    start,
+    layout,
+    log,
+    host: registryHost(),
+    password,
+    basicAuth: Buffer.from(`${REAL_NODE.registryUser}:${password}`).toString("base64"),
+    env: {
+      ...process.env,
+      PATH: `${join(binaries.containerd, "..")}:/usr/local/sbin:/usr/sbin:/sbin:${process.env.PATH ?? "/usr/bin:/bin"}`,
+    },
+  };
+  await startRegistry(context);
+  await startContainerd(context);
+  await startKubelet(context, api);
+  return nodeInfo(context, motoPort);
+}
+
+async function makeNodeDirs(layout: ReturnType<typeof nodeLayout>): Promise<void> {
   for (const dir of [
     layout.containerdRoot,
     layout.containerdState,
@@ -118,10 +150,11 @@ export async function startRealNode(
   ]) {
     await mkdir(dir, { recursive: true });
   }
-  const host = registryHost();
-  const password = randomBytes(18).toString("base64url");
-  const basicAuth = Buffer.from(`${REAL_NODE.registryUser}:${password}`).toString("base64");
+}
 
+/** The registry, over TLS with an htpasswd login, serving a copy of the machine's seed store of bed images. */
+async function startRegistry({ start, host, password, log }: NodeContext): Promise<void> {
+  const { stateDir, pki, binaries, images, track, progress } = start;
   progress("starting the registry (TLS, htpasswd) with the bed's images");
   const registryCert = pki.certs.registry;
   if (!registryCert) throw new Error("no registry certificate");
@@ -136,7 +169,11 @@ export async function startRealNode(
     startDaemon("registry", binaries.registry, ["serve", registryYaml], { log: log("registry") }),
   );
   await waitUntilReady(registry, () => httpOk(`https://${host}/v2/`, { ca: pki.caCert }, [401]), 30_000);
+}
 
+/** containerd, trusting and logging in to the bed's registry, with the bed's CNI network. */
+async function startContainerd({ start, layout, host, basicAuth, log, env }: NodeContext): Promise<void> {
+  const { pki, binaries, images, track, progress } = start;
   progress("starting containerd");
   await mkdir(join(layout.registryHosts, host), { recursive: true });
   await writeFile(join(layout.registryHosts, host, "hosts.toml"), registryHostsToml(host, pki.caCert, basicAuth));
@@ -152,12 +189,6 @@ export async function startRealNode(
       sandboxImage: `${host}/${images.images.pause}`,
     }),
   );
-  const binDir = join(binaries.containerd, "..");
-  // containerd finds its shim on PATH; kubelet needs iptables, mount and friends from the sbin directories.
-  const env = {
-    ...process.env,
-    PATH: `${binDir}:/usr/local/sbin:/usr/sbin:/sbin:${process.env.PATH ?? "/usr/bin:/bin"}`,
-  };
   const containerd = await track(
     startDaemon("containerd", binaries.containerd, ["--config", layout.containerdConfig, "--log-level", "warn"], {
       log: log("containerd"),
@@ -165,7 +196,11 @@ export async function startRealNode(
     }),
   );
   await waitUntilReady(containerd, async () => existsSync(layout.containerdSocket), 30_000);
+}
 
+/** kubelet in its own cgroup root, registered as the node with its client certificate; waits until Ready. */
+async function startKubelet({ start, layout, log, env }: NodeContext, api: NodeApi): Promise<void> {
+  const { stateDir, pki, binaries, track, progress } = start;
   progress("starting kubelet");
   await createCgroupRoot(REAL_NODE.cgroupRoot);
   await api.ensureNodeRbac();
@@ -206,7 +241,9 @@ export async function startRealNode(
     ),
   );
   await waitUntilReady(kubelet, () => api.nodeReady(REAL_NODE.name), 60_000);
+}
 
+function nodeInfo({ start, host, password, basicAuth, log }: NodeContext, motoPort: number): RealNodeInfo {
   const dockerConfigJson = JSON.stringify({ auths: { [host]: { auth: basicAuth } } });
   return {
     name: REAL_NODE.name,
@@ -215,12 +252,12 @@ export async function startRealNode(
       host,
       username: REAL_NODE.registryUser,
       password,
-      caFile: pki.caCert,
+      caFile: start.pki.caCert,
       dockerConfigJson,
-      images: images.images,
+      images: start.images.images,
     },
     awsEndpointForPods: `http://${BED_NETWORK.gateway}:${motoPort}`,
-    tools: { crane: binaries.crane },
+    tools: { crane: start.binaries.crane },
     logs: { registry: log("registry"), containerd: log("containerd"), kubelet: log("kubelet") },
   };
 }

@@ -65,6 +65,7 @@ const Env = z
     BUILD_MEMORY_LIMIT: quantity("4Gi"),
     CONTEXT_MAX_BYTES: int(1, 2 * 1024 ** 3),
     CONTEXT_MAX_ENTRIES: int(1, 100_000),
+    CONTEXT_MAX_UPLOAD_BYTES: int(1, 256 * 1024 ** 2),
     RECORD_RETENTION_DAYS: int(1, 90),
     DEFAULT_DOCKERFILE: withDefault("Dockerfile"),
     SIMULATED_BUILDS: bool,
@@ -122,6 +123,13 @@ function toConfig(env: z.infer<typeof Env>) {
       limits: { cpu: env.BUILD_CPU_LIMIT, memory: env.BUILD_MEMORY_LIMIT },
     },
     contextLimits: { maxBytes: env.CONTEXT_MAX_BYTES, maxEntries: env.CONTEXT_MAX_ENTRIES },
+    /**
+     * The largest context accepted as uploaded (compressed). Separate from the
+     * unpacked limit so that any over-limit context is refused within seconds:
+     * data that deflates little needs a whole inflate to show it unpacks past
+     * CONTEXT_MAX_BYTES, about 13 ms per compressed MB (bench/inspection.ts).
+     */
+    maxUploadBytes: env.CONTEXT_MAX_UPLOAD_BYTES,
     retentionDays: env.RECORD_RETENTION_DAYS,
     defaultDockerfile: env.DEFAULT_DOCKERFILE,
     /** On the local bed: mark Jobs so kwok simulates the build (no container runtime there). */

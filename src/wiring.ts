@@ -92,7 +92,9 @@ export function submitSettings(config: Config): SubmitSettings {
     maxConcurrentBuilds: config.maxConcurrentBuilds,
     registry: config.registry,
     defaultDockerfile: config.defaultDockerfile,
+    contextsBucket: config.bucket,
     contextLimits: config.contextLimits,
+    maxUploadBytes: config.maxUploadBytes,
     retentionDays: config.retentionDays,
     job: jobSettings(config),
   };
@@ -144,8 +146,15 @@ export type FunctionClients = ReturnType<typeof functionClients>;
 
 /** What the trigger (and a rebuild's submissions) run with. */
 export function triggerDeps(clients: FunctionClients): SubmitDeps {
-  const { config, store, cluster, now } = clients;
-  return { objects: new S3ContextObjects(clients.s3), store, cluster, settings: submitSettings(config), now };
+  const { config, credentials, store, cluster, now } = clients;
+  return {
+    objects: new S3ContextObjects(clients.s3),
+    store,
+    events: makeBuildEvents(config, credentials),
+    cluster,
+    settings: submitSettings(config),
+    now,
+  };
 }
 
 /** What the reconciler runs with, but its remaining time (each invocation's own). */

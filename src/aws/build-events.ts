@@ -6,6 +6,8 @@ export const DETAIL_TYPES = {
   SUCCEEDED: "Build Succeeded",
   FAILED: "Build Failed",
   CANCELLED: "Build Cancelled",
+  /** An upload refused before it was built (its record says why). */
+  REJECTED: "Build Rejected",
 } as const;
 
 /** Terminal outcomes, published so teams can notify and chain builds without polling. */

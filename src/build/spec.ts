@@ -62,6 +62,9 @@ export function parseBuildArgs(raw: string | undefined): Checked<Record<string, 
   return accept(args);
 }
 
+/** Each tag is a push of the whole image manifest; more than this is a mistake, not a release. */
+export const MAX_EXTRA_TAGS = 20;
+
 export function parseExtraTags(raw: string | undefined): Checked<string[]> {
   if (raw === undefined) return accept([]);
   const tags: string[] = [];
@@ -71,6 +74,9 @@ export function parseExtraTags(raw: string | undefined): Checked<string[]> {
     if (!tag.ok) return refuse(`extra-tags: ${tag.reason}`);
     tags.push(tag.value);
   }
+  const distinct = new Set(tags).size;
+  if (distinct > MAX_EXTRA_TAGS)
+    return refuse(`extra-tags: ${distinct} tags, more than the limit of ${MAX_EXTRA_TAGS}`);
   return accept(tags);
 }
 

@@ -1,7 +1,7 @@
 import { specOfRecord } from "../build/record.js";
 import { failUnstartedBuild } from "../builds/fail-unstarted.js";
 import { JobRefusedError } from "../kube/cluster.js";
-import { renderJob } from "../kube/job.js";
+import { renderJob, startsSuspended } from "../kube/job.js";
 import { type ReconcileDeps, type ReconcileReport, SAFETY_MS } from "./deps.js";
 import type { ReconcileMemory } from "./memory.js";
 
@@ -40,7 +40,7 @@ export async function recreateMissingJobs(
           spec: specOfRecord(record),
           source: record.source,
           queuedAt: record.uploadedAt ?? record.submittedAt,
-          suspend: deps.settings.maxConcurrentBuilds > 0 || Boolean(deps.settings.job.kueueQueueName),
+          suspend: startsSuspended(deps.settings.maxConcurrentBuilds, deps.settings.job),
         },
         deps.settings.job,
       );
@@ -48,7 +48,7 @@ export async function recreateMissingJobs(
         if ((await deps.cluster.createJob(job)) === "created") report.jobsRecreated += 1;
       } catch (error: unknown) {
         if (!(error instanceof JobRefusedError)) throw error;
-        if (await failUnstartedBuild(deps.store, record.id, error, deps.now())) report.jobsRefused += 1;
+        if (await failUnstartedBuild(deps, record.id, error)) report.jobsRefused += 1;
       }
     }
   } while (cursor);

@@ -1,9 +1,11 @@
+import type { BuildEvents } from "../aws/build-events.js";
 import type { ContextObjects } from "../aws/context-objects.js";
 import { buildIdFor, jobNameFor, type SourceObject } from "../build/identity.js";
 import { decodeEventKey, parseContextKey } from "../build/key.js";
 import {
   type BuildRecord,
   type BuildTrigger,
+  isTerminal,
   queuedRecord,
   type RecordContext,
   rejectedRecord,
@@ -11,10 +13,11 @@ import {
 } from "../build/record.js";
 import { type BuildSpec, buildSpecFrom } from "../build/spec.js";
 import { failUnstartedBuild } from "../builds/fail-unstarted.js";
+import { publishOutcome } from "../builds/publish-outcome.js";
 import { type ContextLimits, inspectContext } from "../context/inspect.js";
 import { type BuildCluster, JobRefusedError } from "../kube/cluster.js";
-import { type JobSettings, renderJob } from "../kube/job.js";
-import type { BuildStore } from "../store/builds.js";
+import { type JobSettings, renderJob, startsSuspended } from "../kube/job.js";
+import type { BuildLedger } from "../store/ports.js";
 
 export interface UploadNotice {
   /** When S3 accepted the upload (the event's eventTime): the queue's order. */
@@ -47,13 +50,17 @@ export interface SubmitSettings {
   registry: string;
   defaultDockerfile: string;
   contextLimits: ContextLimits;
+  /** The largest context accepted as uploaded (compressed): CONTEXT_MAX_UPLOAD_BYTES. */
+  maxUploadBytes: number;
   retentionDays: number;
   job: JobSettings;
 }
 
 export interface SubmitDeps {
   objects: ContextObjects;
-  store: BuildStore;
+  store: BuildLedger;
+  /** Where a rejected or refused build's outcome is published, like every other outcome. */
+  events: BuildEvents;
   cluster: BuildCluster;
   settings: SubmitSettings;
   now: () => Date;
@@ -111,11 +118,19 @@ export async function submitUpload(
   // and then finds the record through the conditional put. Duplicates are rare;
   // every upload saves a table read.
   const reject = async (reason: string, names: { repository?: string; tag?: string } = {}): Promise<SubmitOutcome> => {
-    const put = await deps.store.create(rejectedRecord(ctx, reason, names));
+    const record = rejectedRecord(ctx, reason, names);
+    const put = await deps.store.create(record);
     if (!put.created) return existing(put.existing);
+    // If publishing fails the invocation fails; its retry finds the record and publishes then.
+    await publishOutcome(record, deps);
     return { outcome: "rejected", id, reason };
   };
-  const existing = (record: BuildRecord): Promise<SubmitOutcome> | SubmitOutcome => {
+  const existing = async (record: BuildRecord): Promise<SubmitOutcome> => {
+    if (isTerminal(record.status)) {
+      // An earlier attempt recorded the outcome but could not publish it.
+      if (!record.eventPublishedAt) await publishOutcome(record, deps);
+      return { outcome: "duplicate", id, status: record.status };
+    }
     if (record.status !== "QUEUED" || !record.jobName) return { outcome: "duplicate", id, status: record.status };
     // Recorded, maybe without its Job (a crash between the two steps): create it now, the same Job as before.
     return createJob(id, specOfRecord(record), record.source, deps, record.uploadedAt ?? record.submittedAt, true);
@@ -148,6 +163,13 @@ export async function submitUpload(
   if (head.size > limits.maxBytes) {
     body.destroy();
     return reject(`the context is ${head.size} bytes, more than the limit of ${limits.maxBytes}`, names);
+  }
+  if (head.size > deps.settings.maxUploadBytes) {
+    body.destroy();
+    return reject(
+      `the context is ${head.size} bytes as uploaded, more than the limit of ${deps.settings.maxUploadBytes} for an upload (CONTEXT_MAX_UPLOAD_BYTES)`,
+      names,
+    );
   }
   const spec = buildSpecFrom(key.value, head.metadata, {
     registry: deps.settings.registry,
@@ -184,16 +206,14 @@ async function createJob(
   /** The record already existed: if the Job does too, this event was a duplicate. */
   recorded: boolean,
 ): Promise<SubmitOutcome> {
-  // With a cap, every Job starts suspended: only the reconciler releases, so
-  // concurrent triggers can never exceed the cap between them.
-  const suspend = deps.settings.maxConcurrentBuilds > 0 || Boolean(deps.settings.job.kueueQueueName);
+  const suspend = startsSuspended(deps.settings.maxConcurrentBuilds, deps.settings.job);
   const job = renderJob({ buildId: id, jobName: jobNameFor(id), spec, source, suspend, queuedAt }, deps.settings.job);
   let created: Awaited<ReturnType<BuildCluster["createJob"]>>;
   try {
     created = await deps.cluster.createJob(job);
   } catch (error: unknown) {
     if (!(error instanceof JobRefusedError)) throw error;
-    await failUnstartedBuild(deps.store, id, error, deps.now());
+    await failUnstartedBuild(deps, id, error);
     return { outcome: "failed", id, reason: error.message };
   }
   if (recorded && created === "exists") return { outcome: "duplicate", id, status: "QUEUED" };

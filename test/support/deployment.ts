@@ -103,6 +103,8 @@ export async function deployOnBed(
     credentials,
     deps,
     reconcileDeps,
+    /** The table behind both ports (ledger and queries), as the API and the CLI use it. */
+    store: wired.store,
     s3,
     /** Terminal-outcome events that reached the rule's queue. */
     outcomeEvents(expected: number, timeoutMs = 20_000, keep?: (event: OutcomeEvent) => boolean) {

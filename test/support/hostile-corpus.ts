@@ -47,7 +47,7 @@ import {
 } from "./tar.js";
 
 /** The limits the corpus runs under (CONTEXT_MAX_BYTES, CONTEXT_MAX_ENTRIES): small, so bombs stay cheap to make. */
-export const CORPUS_LIMITS = { maxBytes: 8 * 1024 * 1024, maxEntries: 5000 };
+export const CORPUS_LIMITS = { maxBytes: 8 * 1024 * 1024, maxEntries: 5000, maxUploadBytes: 4 * 1024 * 1024 };
 const MiB = 1024 * 1024;
 const LIMIT_BYTES = String(CORPUS_LIMITS.maxBytes);
 
@@ -426,6 +426,18 @@ export const ARCHIVE_CASES: UploadCase[] = [
       () => randomBytes(CORPUS_LIMITS.maxBytes + 1024),
       rejected(
         new RegExp(`^the context is ${CORPUS_LIMITS.maxBytes + 1024} bytes, more than the limit of ${LIMIT_BYTES}$`),
+      ),
+    ),
+    triggerOnly: true,
+  },
+  {
+    ...archive(
+      "an upload under the unpacked limit but over the upload limit",
+      () => randomBytes(CORPUS_LIMITS.maxUploadBytes + 1024),
+      rejected(
+        new RegExp(
+          `^the context is ${CORPUS_LIMITS.maxUploadBytes + 1024} bytes as uploaded, more than the limit of ${CORPUS_LIMITS.maxUploadBytes} for an upload \\(CONTEXT_MAX_UPLOAD_BYTES\\)$`,
+        ),
       ),
     ),
     triggerOnly: true,
@@ -1031,6 +1043,11 @@ export const METADATA_CASES: UploadCase[] = [
   metadata(
     "300 extra tags",
     { "extra-tags": Array.from({ length: 300 }, (_, i) => `t${i}`).join(",") },
+    rejected(/^extra-tags: 300 tags, more than the limit of 20$/),
+  ),
+  metadata(
+    "20 extra tags, the limit",
+    { "extra-tags": Array.from({ length: 20 }, (_, i) => `t${i}`).join(",") },
     { accepted: true },
   ),
   metadata("metadata dropbuild does not know", { "x-team": "payments", color: "blue" }, accepted),

@@ -32,7 +32,7 @@ describe("status page", () => {
     const { createLogger } = await import("../../../src/log.js");
     for (const event of await env.notifications(1)) await createTriggerHandler(env.deps, createLogger("page"))(event);
     for (const id of ids) await reconcileUntil(env, id, (r) => ["SUCCEEDED", "FAILED"].includes(r.status));
-    server = await startLocalHttp({ store: env.deps.store, title: "dropbuild (test)" }, 0);
+    server = await startLocalHttp({ store: env.store, title: "dropbuild (test)" }, 0);
     const address = server.address();
     url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/`;
     browser = await chromium.launch({

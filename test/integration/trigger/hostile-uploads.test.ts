@@ -37,10 +37,10 @@ describe("trigger: the hostile corpus's uploads", () => {
       env: {
         CONTEXT_MAX_ENTRIES: String(CORPUS_LIMITS.maxEntries),
         CONTEXT_MAX_BYTES: String(CORPUS_LIMITS.maxBytes),
+        CONTEXT_MAX_UPLOAD_BYTES: String(CORPUS_LIMITS.maxUploadBytes),
       },
     });
-    const settings = { ...env.deps.settings, contextsBucket: env.bucket };
-    const handler = createTriggerHandler({ ...env.deps, settings }, createLogger("hostile-test"));
+    const handler = createTriggerHandler(env.deps, createLogger("hostile-test"));
     for (const upload of UPLOAD_CASES) {
       const body = upload.body();
       const put = await env.upload(upload.key, body, upload.metadata);

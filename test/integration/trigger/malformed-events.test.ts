@@ -32,8 +32,7 @@ describe("trigger: the hostile corpus's events", () => {
 
   beforeAll(async () => {
     const env = await deployOnBed();
-    const settings = { ...env.deps.settings, contextsBucket: env.bucket };
-    const handler = createTriggerHandler({ ...env.deps, settings }, createLogger("events-test"));
+    const handler = createTriggerHandler(env.deps, createLogger("events-test"));
     const keys = new Map<EventCase, string>();
     for (const c of EVENT_CASES) {
       const key = `contexts/events/${slug(c.name)}/1.tar.gz`;

@@ -48,6 +48,9 @@ describe("trigger and reconciler: a Job the cluster refuses for good ends the bu
       /^the cluster refused the build's Job \(403 Forbidden\): .*cannot create resource "jobs"/,
     );
     expect(record?.finishedAt).toBeDefined();
+    // Published like every outcome.
+    const events = await forbidden.outcomeEvents(1, 10_000, (e) => e.detail.id === record?.id);
+    expect(events.map((e) => [e["detail-type"], e.detail.status])).toEqual([["Build Failed", "FAILED"]]);
   });
 
   it("records FAILED with the API's reason when the Job is invalid (422)", async () => {
@@ -82,5 +85,35 @@ describe("trigger and reconciler: a Job the cluster refuses for good ends the bu
     expect(record?.reason).toMatch(/^the cluster refused the build's Job \(422 Unprocessable Entity\)/);
     expect(first).toMatchObject({ jobsRecreated: 0, jobsRefused: 1 });
     expect(second).toMatchObject({ jobsRecreated: 0, jobsRefused: 0 });
+    const events = await invalid.outcomeEvents(1, 10_000, (e) => e.detail.id === record?.id);
+    expect(events.map((e) => e["detail-type"])).toEqual(["Build Failed"]);
+  });
+
+  it("publishes a rejected upload's outcome; when publishing fails, the retried event publishes it, once", async () => {
+    const env = await deployOnBed();
+    await env.upload("contexts/refused/rejected/1.tar.gz", Buffer.from("not a tarball"));
+    const [event] = await env.notifications(1);
+    if (!event) throw new Error("no notification arrived");
+    const down = {
+      publish: async () => {
+        throw new Error("EventBridge is down");
+      },
+    };
+
+    // The first attempt records REJECTED, then cannot publish: the invocation fails, to be retried.
+    await expect(createTriggerHandler({ ...env.deps, events: down }, logger)(event)).rejects.toThrow(
+      "EventBridge is down",
+    );
+    const [recorded] = await queryByRepository(env.config, "refused/rejected");
+    expect(recorded?.status).toBe("REJECTED");
+    expect(recorded?.eventPublishedAt).toBeUndefined();
+    // Lambda's retry, a minute later (the failed attempt's claim has gone stale).
+    const later = { ...env.deps, now: () => new Date(Date.now() + 61_000) };
+    const retry = await createTriggerHandler(later, logger)(event);
+
+    expect(retry.results).toMatchObject([{ outcome: "duplicate", status: "REJECTED" }]);
+    const events = await env.outcomeEvents(1, 10_000, (e) => e.detail.id === recorded?.id);
+    expect(events.map((e) => [e["detail-type"], e.detail.reason])).toEqual([["Build Rejected", recorded?.reason]]);
+    expect(await env.outcomeEvents(1, 2_000, (e) => e.detail.id === recorded?.id)).toEqual([]);
   });
 });

@@ -120,6 +120,15 @@ describe("serverless.yml, packaged with osls", () => {
     expect(template.Resources.TriggerDeadLetterQueue?.Properties.SqsManagedSseEnabled).toBe(true);
   });
 
+  it("lets the trigger and nightly end a refused build and publish rejected and refused outcomes", () => {
+    for (const role of ["TriggerRole", "NightlyRole"]) {
+      const policy = JSON.stringify(template.Resources[role]?.Properties);
+      for (const action of ["dynamodb:PutItem", "dynamodb:UpdateItem", "events:PutEvents"]) {
+        expect(policy, `${role} allows ${action}`).toContain(`"${action}"`);
+      }
+    }
+  });
+
   it("gives each function role an EKS access entry for the group infra/k8s binds", () => {
     const docs = parseAllDocuments(
       readFileSync(join(repoRoot, "infra", "k8s", "base", "functions-rbac.yaml"), "utf8"),

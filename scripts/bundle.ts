@@ -5,8 +5,9 @@
  *   tsx scripts/bundle.ts [outdir]   → <outdir>/<function>/index.mjs
  */
 import { createWriteStream, readdirSync, statSync } from "node:fs";
+import { isBuiltin } from "node:module";
 import { join, resolve } from "node:path";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { ZipFile } from "yazl";
 import { repoRoot } from "../bed/paths.js";
 
@@ -31,6 +32,29 @@ function zipBundle(file: string, zipPath: string): Promise<void> {
     zip.end();
   });
 }
+
+/**
+ * Node's built-in modules through the bundle's require(), not import. An ESM
+ * import of a built-in builds its whole namespace, reading every export, lazy
+ * ones included: on Node.js 24 `import ... from "node:http"` reads
+ * http.WebSocket and so loads Node's bundled undici (about 30 ms of a cold
+ * start; crypto, https and process cost a few ms more each). require() returns
+ * the module object and a lazy export loads only if it is used.
+ */
+const builtinsThroughRequire: Plugin = {
+  name: "builtins-through-require",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?[a-z_]+(\/[a-z_]+)?$/ }, (args) =>
+      args.namespace !== "builtin" && isBuiltin(args.path)
+        ? { path: args.path.replace(/^node:/, ""), namespace: "builtin" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({
+      contents: `module.exports = require("node:${args.path}");`,
+      loader: "js",
+    }));
+  },
+};
 
 /** The Lambda runtime serverless.yml deploys the functions on; the bundles are built for it. */
 export const LAMBDA_RUNTIME = "nodejs24.x";
@@ -60,6 +84,7 @@ export async function bundleFunctions(outdir: string, names = functionNames()): 
       // Some dependencies are CommonJS and call require(); give ESM output one.
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
       logLevel: "warning",
+      plugins: [builtinsThroughRequire],
     });
     const zip = join(outdir, `${name}.zip`);
     await zipBundle(file, zip);

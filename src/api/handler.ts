@@ -2,10 +2,12 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import { type CancelDeps, cancelBuild } from "../builds/cancel.js";
 import { listBuilds, parseListQuery } from "../builds/query.js";
 import type { Logger } from "../log.js";
-import { type BuildStore, InvalidCursorError } from "../store/builds.js";
+import { InvalidCursorError } from "../store/builds.js";
+import type { BuildLedger, BuildQueries } from "../store/ports.js";
 
 export interface ApiDeps {
-  store: BuildStore;
+  /** Reads pages and records; cancel writes through the ledger. */
+  store: BuildLedger & BuildQueries;
   /** Absent where the API has no cluster access: cancel then answers 503. */
   cancel?: Omit<CancelDeps, "store">;
   now: () => Date;

@@ -1,7 +1,7 @@
 import { BUILD_STATUSES, type BuildRecord, type BuildStatus } from "../build/record.js";
 import { checkRepository } from "../build/reference.js";
 import { accept, type Checked, refuse } from "../build/result.js";
-import type { BuildStore, RecordQuery } from "../store/builds.js";
+import type { BuildQueries, RecordQuery } from "../store/ports.js";
 
 /** What list endpoints (CLI and API) return: one shape, so scripts can switch freely. */
 export interface BuildList {
@@ -60,7 +60,7 @@ export function parseListQuery(raw: Record<string, string | undefined>, now: Dat
   return accept(query);
 }
 
-export async function listBuilds(store: BuildStore, query: RecordQuery): Promise<BuildList> {
+export async function listBuilds(store: BuildQueries, query: RecordQuery): Promise<BuildList> {
   const page = await store.query(query);
   return page.cursor ? { builds: page.records, cursor: page.cursor } : { builds: page.records };
 }

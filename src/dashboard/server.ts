@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { BuildStore } from "../store/builds.js";
+import type { BuildLedger, BuildQueries } from "../store/ports.js";
 import { renderDashboard } from "./render.js";
 
 export interface LocalHttpOptions {
-  store: BuildStore;
+  store: BuildLedger & BuildQueries;
   /** The API handler, served under /builds (as API Gateway would invoke it). */
   api?: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
   title?: string;

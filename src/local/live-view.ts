@@ -1,5 +1,5 @@
 import { BUILD_STATUSES, type BuildStatus } from "../build/record.js";
-import type { BuildStore } from "../store/builds.js";
+import type { BuildLedger, BuildQueries } from "../store/ports.js";
 import { colourStatus } from "../util/format.js";
 
 /**
@@ -8,7 +8,7 @@ import { colourStatus } from "../util/format.js";
  * prints each new event once.
  */
 export function startLiveView(options: {
-  store: BuildStore;
+  store: BuildLedger & BuildQueries;
   write: (text: string) => void;
   interactive: boolean;
   colour: boolean;

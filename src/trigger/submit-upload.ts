@@ -1,7 +1,7 @@
 import type { BuildEvents } from "../aws/build-events.js";
 import type { ContextObjects } from "../aws/context-objects.js";
 import { buildIdFor, jobNameFor, type SourceObject } from "../build/identity.js";
-import { decodeEventKey, parseContextKey } from "../build/key.js";
+import { type ContextKey, decodeEventKey, parseContextKey } from "../build/key.js";
 import {
   type BuildRecord,
   type BuildTrigger,
@@ -11,6 +11,7 @@ import {
   rejectedRecord,
   specOfRecord,
 } from "../build/record.js";
+import type { Checked } from "../build/result.js";
 import { type BuildSpec, buildSpecFrom } from "../build/spec.js";
 import { failUnstartedBuild } from "../builds/fail-unstarted.js";
 import { publishOutcome } from "../builds/publish-outcome.js";
@@ -93,9 +94,8 @@ export async function submitUpload(
   deps: SubmitDeps,
   options: SubmitOptions = {},
 ): Promise<SubmitOutcome> {
-  const trigger = options.trigger ?? "upload";
   const decoded = decodeEventKey(notice.encodedKey);
-  const source: SourceObject & { size?: number } = {
+  const source: UploadSource = {
     bucket: notice.bucket,
     key: decoded.ok ? decoded.value : notice.encodedKey,
     versionId: notice.versionId,
@@ -103,98 +103,135 @@ export async function submitUpload(
     size: notice.size,
   };
   const id = buildIdFor(source, options.variant);
-  const queuedAt = notice.eventTime ?? deps.now().toISOString();
   const ctx: RecordContext = {
     id,
     source,
-    trigger,
+    trigger: options.trigger ?? "upload",
     namespace: deps.settings.job.namespace,
     now: deps.now(),
     retentionDays: deps.settings.retentionDays,
     uploadedAt: notice.eventTime,
   };
-
   // No read first: a redelivered event re-validates (one GET of the context)
   // and then finds the record through the conditional put. Duplicates are rare;
   // every upload saves a table read.
-  const reject = async (reason: string, names: { repository?: string; tag?: string } = {}): Promise<SubmitOutcome> => {
-    const record = rejectedRecord(ctx, reason, names);
-    const put = await deps.store.create(record);
-    if (!put.created) return existing(put.existing);
-    // If publishing fails the invocation fails; its retry finds the record and publishes then.
-    await publishOutcome(record, deps);
-    return { outcome: "rejected", id, reason };
-  };
-  const existing = async (record: BuildRecord): Promise<SubmitOutcome> => {
-    if (isTerminal(record.status)) {
-      // An earlier attempt recorded the outcome but could not publish it.
-      if (!record.eventPublishedAt) await publishOutcome(record, deps);
-      return { outcome: "duplicate", id, status: record.status };
-    }
-    if (record.status !== "QUEUED" || !record.jobName) return { outcome: "duplicate", id, status: record.status };
-    // Recorded, maybe without its Job (a crash between the two steps): create it now, the same Job as before.
-    return createJob(id, specOfRecord(record), record.source, deps, record.uploadedAt ?? record.submittedAt, true);
-  };
+  const checked = await checkUpload(notice.bucket, decoded, source, deps, options);
+  if (!checked.ok) return rejectUpload(ctx, checked, deps);
+  const put = await deps.store.create(queuedRecord(ctx, checked.spec, jobNameFor(id)));
+  if (!put.created) return recordedBefore(put.existing, deps);
+  return createJob(id, checked.spec, source, deps, notice.eventTime ?? deps.now().toISOString(), false);
+}
 
+type UploadSource = SourceObject & { size?: number };
+type Names = { repository?: string; tag?: string };
+/** An upload that passed every check, or the first check it failed and the names it had by then. */
+type CheckedUpload = { ok: true; spec: BuildSpec } | { ok: false; reason: string; names: Names };
+
+/** Record the rejection (once, whatever the redeliveries) and publish it. */
+async function rejectUpload(
+  ctx: RecordContext,
+  rejection: { reason: string; names: Names },
+  deps: SubmitDeps,
+): Promise<SubmitOutcome> {
+  const record = rejectedRecord(ctx, rejection.reason, rejection.names);
+  const put = await deps.store.create(record);
+  if (!put.created) return recordedBefore(put.existing, deps);
+  // If publishing fails the invocation fails; its retry finds the record and publishes then.
+  await publishOutcome(record, deps);
+  return { outcome: "rejected", id: ctx.id, reason: rejection.reason };
+}
+
+/** A redelivered event found its build's record: finish what an earlier attempt left undone. */
+async function recordedBefore(record: BuildRecord, deps: SubmitDeps): Promise<SubmitOutcome> {
+  const { id, status } = record;
+  if (isTerminal(status)) {
+    // An earlier attempt recorded the outcome but could not publish it.
+    if (!record.eventPublishedAt) await publishOutcome(record, deps);
+    return { outcome: "duplicate", id, status };
+  }
+  if (status !== "QUEUED" || !record.jobName) return { outcome: "duplicate", id, status };
+  // Recorded, maybe without its Job (a crash between the two steps): create it now, the same Job as before.
+  return createJob(id, specOfRecord(record), record.source, deps, record.uploadedAt ?? record.submittedAt, true);
+}
+
+/** The event's bucket and key, then the object itself: the first check that fails says why. */
+async function checkUpload(
+  bucket: string,
+  decoded: Checked<string>,
+  source: UploadSource,
+  deps: SubmitDeps,
+  options: SubmitOptions,
+): Promise<CheckedUpload> {
+  const refuse = (reason: string, names: Names = {}): CheckedUpload => ({ ok: false, reason, names });
   const { contextsBucket } = deps.settings;
-  if (contextsBucket !== undefined && notice.bucket !== contextsBucket) {
-    return reject(
-      `the event is for bucket ${JSON.stringify(notice.bucket)}, but this deployment builds contexts from ${JSON.stringify(contextsBucket)}; check the bucket's notification`,
+  if (contextsBucket !== undefined && bucket !== contextsBucket) {
+    return refuse(
+      `the event is for bucket ${JSON.stringify(bucket)}, but this deployment builds contexts from ${JSON.stringify(contextsBucket)}; check the bucket's notification`,
     );
   }
-  if (!decoded.ok) return reject(decoded.reason);
+  if (!decoded.ok) return refuse(decoded.reason);
   const key = parseContextKey(decoded.value, deps.settings.registry);
-  if (!key.ok) return reject(key.reason);
-  const names = { repository: key.value.repository, tag: key.value.tag };
+  if (!key.ok) return refuse(key.reason);
+  return checkObject(key.value, source, deps, options);
+}
 
+/** The uploaded object: there, within the limits, with valid metadata, and a context that inspects clean. */
+async function checkObject(
+  key: ContextKey,
+  source: UploadSource,
+  deps: SubmitDeps,
+  options: SubmitOptions,
+): Promise<CheckedUpload> {
+  const names = { repository: key.repository, tag: key.tag };
+  const refuse = (reason: string): CheckedUpload => ({ ok: false, reason, names });
   const object = await deps.objects.fetch(source);
-  if (!object) {
-    return reject(
-      "the uploaded object no longer exists as uploaded (deleted or replaced before it could be built)",
-      names,
-    );
-  }
+  if (!object)
+    return refuse("the uploaded object no longer exists as uploaded (deleted or replaced before it could be built)");
   const { head, body } = object;
   // Pin the exact version for the Job even when the event did not carry one.
   source.versionId ??= head.versionId;
   source.etag ??= head.etag;
   source.size ??= head.size;
-  const limits = deps.settings.contextLimits;
-  if (head.size > limits.maxBytes) {
+  const settings = deps.settings;
+  const tooLarge = sizeRefusal(head.size, settings);
+  if (tooLarge) {
     body.destroy();
-    return reject(`the context is ${head.size} bytes, more than the limit of ${limits.maxBytes}`, names);
+    return refuse(tooLarge);
   }
-  if (head.size > deps.settings.maxUploadBytes) {
-    body.destroy();
-    return reject(
-      `the context is ${head.size} bytes as uploaded, more than the limit of ${deps.settings.maxUploadBytes} for an upload (CONTEXT_MAX_UPLOAD_BYTES)`,
-      names,
-    );
-  }
-  const spec = buildSpecFrom(key.value, head.metadata, {
-    registry: deps.settings.registry,
-    dockerfile: deps.settings.defaultDockerfile,
+  const spec = buildSpecFrom(key, head.metadata, {
+    registry: settings.registry,
+    dockerfile: settings.defaultDockerfile,
   });
   if (!spec.ok) {
     body.destroy();
-    return reject(spec.reason, names);
+    return refuse(spec.reason);
   }
-  for (const tag of options.extraTags?.(spec.value.tag) ?? []) {
-    if (spec.value.tags.includes(tag)) continue;
-    spec.value.tags.push(tag);
-    spec.value.destinations.push(`${deps.settings.registry}/${spec.value.repository}:${tag}`);
-  }
-
+  addExtraTags(spec.value, options.extraTags?.(spec.value.tag) ?? [], settings.registry);
   const inspection = await inspectContext(body, {
-    compression: key.value.compression,
+    compression: key.compression,
     dockerfile: spec.value.dockerfile,
-    limits,
+    limits: settings.contextLimits,
   });
-  if (!inspection.ok) return reject(inspection.reason, names);
+  return inspection.ok ? { ok: true, spec: spec.value } : refuse(inspection.reason);
+}
 
-  const put = await deps.store.create(queuedRecord(ctx, spec.value, jobNameFor(id)));
-  if (!put.created) return existing(put.existing);
-  return createJob(id, spec.value, source, deps, queuedAt, false);
+/** Why an object is too large to inspect at all, by its size as uploaded; undefined when it is not. */
+function sizeRefusal(size: number, settings: SubmitSettings): string | undefined {
+  const { maxBytes } = settings.contextLimits;
+  if (size > maxBytes) return `the context is ${size} bytes, more than the limit of ${maxBytes}`;
+  if (size > settings.maxUploadBytes) {
+    return `the context is ${size} bytes as uploaded, more than the limit of ${settings.maxUploadBytes} for an upload (CONTEXT_MAX_UPLOAD_BYTES)`;
+  }
+  return undefined;
+}
+
+/** More tags to push (a rebuild's dated tag), each once. */
+function addExtraTags(spec: BuildSpec, tags: string[], registry: string): void {
+  for (const tag of tags) {
+    if (spec.tags.includes(tag)) continue;
+    spec.tags.push(tag);
+    spec.destinations.push(`${registry}/${spec.repository}:${tag}`);
+  }
 }
 
 async function createJob(

@@ -58,29 +58,22 @@ export interface WireList<T> {
   metadata?: { continue?: string; resourceVersion?: string };
 }
 
+/** The metadata fields dropbuild reads. */
+const META_FIELDS = [
+  "name",
+  "namespace",
+  "uid",
+  "resourceVersion",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "labels",
+  "annotations",
+  "finalizers",
+] as const satisfies readonly (keyof WireMeta)[];
+
 /** The metadata fields dropbuild reads, and nothing else (managed fields are most of an object's bytes). */
 export function slimMeta(meta: WireMeta | undefined): WireMeta | undefined {
   if (!meta) return undefined;
-  const {
-    name,
-    namespace,
-    uid,
-    resourceVersion,
-    creationTimestamp,
-    deletionTimestamp,
-    labels,
-    annotations,
-    finalizers,
-  } = meta;
-  return {
-    name,
-    namespace,
-    uid,
-    resourceVersion,
-    creationTimestamp,
-    deletionTimestamp,
-    labels,
-    annotations,
-    finalizers,
-  };
+  // Every key is one of WireMeta's, with its value from `meta`: the entries rebuild a WireMeta.
+  return Object.fromEntries(META_FIELDS.map((field) => [field, meta[field]])) as WireMeta;
 }

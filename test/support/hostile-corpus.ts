@@ -118,7 +118,8 @@ const dockerfile: TarEntrySpec = { path: "Dockerfile", body: DOCKERFILE };
 /** A context of a Dockerfile and these entries, gzip-compressed. */
 const withDockerfile = (...entries: (TarEntrySpec | Buffer)[]) => gzip(tarArchive([dockerfile, ...entries]));
 const good = () => gzip(sampleContext());
-const slug = (name: string) =>
+/** A key-safe form of a case's name. */
+export const slug = (name: string) =>
   name
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")

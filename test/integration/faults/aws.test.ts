@@ -2,20 +2,16 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BuildRecord } from "../../../src/build/record.js";
 import { RECORD_FINALIZER } from "../../../src/kube/job.js";
 import { fileLogger } from "../../../src/log.js";
 import { createReconcileHandler } from "../../../src/reconcile/handler.js";
 import { reconcile } from "../../../src/reconcile/reconcile.js";
 import { functionDeps } from "../../../src/wiring.js";
-import { admin, eventually } from "../../support/bed.js";
-import { submitSample } from "../../support/builds.js";
 import { deployOnBed } from "../../support/deployment.js";
 import type { FaultProxy } from "../../support/fault-proxy.js";
-import { awsFaultProxy, throughProxies } from "../../support/faults.js";
+import { awsFaultProxy, finishedBuilds, jobOf, recordsOf, throughProxies } from "../../support/faults.js";
 
 type Deployment = Awaited<ReturnType<typeof deployOnBed>>;
-const QUICK = { DROPBUILD_SIMULATE_DURATION_MS: "100" };
 const THROTTLED = {
   status: 400,
   body: JSON.stringify({
@@ -24,37 +20,9 @@ const THROTTLED = {
   }),
 };
 
-async function jobOf(id: string) {
-  const { batch } = admin();
-  return batch.readNamespacedJob({ name: `dropbuild-${id}`, namespace: "dropbuild" }).catch(() => undefined);
-}
-
-/** Builds submitted and finished by kwok, not yet reconciled. */
-async function finishedBuilds(env: Deployment, prefix: string, count: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let n = 1; n <= count; n += 1) ids.push(await submitSample(env, `contexts/${prefix}/${n}.tar.gz`, QUICK));
-  await eventually(
-    "the builds' Jobs to finish",
-    async () => {
-      for (const id of ids) {
-        const conditions = (await jobOf(id))?.status?.conditions ?? [];
-        if (!conditions.some((c) => c.type === "Complete" && c.status === "True")) return undefined;
-      }
-      return true;
-    },
-    60_000,
-  );
-  return ids;
-}
-
-async function records(env: Deployment, ids: string[]): Promise<BuildRecord[]> {
-  const list = await Promise.all(ids.map((id) => env.deps.store.get(id)));
-  return list.filter((r): r is BuildRecord => Boolean(r));
-}
-
 /** Nothing moved on while the fault lasted: every record still unsettled, every Job still held. */
 async function expectHeld(env: Deployment, ids: string[]) {
-  for (const record of await records(env, ids)) {
+  for (const record of await recordsOf(env, ids)) {
     expect(record.status).not.toBe("SUCCEEDED");
     expect((await jobOf(record.id))?.metadata?.finalizers).toContain(RECORD_FINALIZER);
   }
@@ -64,7 +32,7 @@ async function expectHeld(env: Deployment, ids: string[]) {
 async function expectRecoveredBy(env: Deployment, ids: string[]) {
   const report = await reconcile(env.reconcileDeps);
   expect(report.failures).toEqual([]);
-  expect((await records(env, ids)).map((r) => r.status)).toEqual(ids.map(() => "SUCCEEDED"));
+  expect((await recordsOf(env, ids)).map((r) => r.status)).toEqual(ids.map(() => "SUCCEEDED"));
   const events = await env.outcomeEvents(ids.length, 10_000);
   return events;
 }
@@ -163,11 +131,11 @@ describe("faults: the table and the emulator", () => {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       await reconcile(later);
-      const all = await records(env, ids);
+      const all = await recordsOf(env, ids);
       if (all.every((r) => r.status === "SUCCEEDED" && r.eventPublishedAt)) break;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
-    const settled = await records(env, ids);
+    const settled = await recordsOf(env, ids);
     expect(settled.map((r) => [r.status, Boolean(r.eventPublishedAt)])).toEqual(ids.map(() => ["SUCCEEDED", true]));
     const events = await env.outcomeEvents(ids.length, 10_000);
     expect(new Set(events.map((e) => e.detail.id))).toEqual(new Set(ids));

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BuildRecord } from "../../../src/build/record.js";
 import { cancelBuild } from "../../../src/builds/cancel.js";
 import { RECORD_FINALIZER } from "../../../src/kube/job.js";
 import { createLogger } from "../../../src/log.js";
@@ -9,39 +8,11 @@ import { admin, eventually } from "../../support/bed.js";
 import { reconcileUntil, submitSample } from "../../support/builds.js";
 import { deployOnBed } from "../../support/deployment.js";
 import type { FaultProxy } from "../../support/fault-proxy.js";
-import { kubernetesFaultProxy, throughProxies } from "../../support/faults.js";
+import { finishedBuilds, jobOf, kubernetesFaultProxy, recordsOf, throughProxies } from "../../support/faults.js";
 import { queryByRepository } from "../../support/records.js";
 import { gzip, sampleContext } from "../../support/tar.js";
 
-type Deployment = Awaited<ReturnType<typeof deployOnBed>>;
 const logger = createLogger("faults-test");
-const QUICK = { DROPBUILD_SIMULATE_DURATION_MS: "100" };
-
-/** The build's Job as the API server has it now (undefined once it is gone). */
-async function jobOf(id: string) {
-  const { batch } = admin();
-  return batch.readNamespacedJob({ name: `dropbuild-${id}`, namespace: "dropbuild" }).catch(() => undefined);
-}
-
-/** Wait until kwok has finished each build's Job (Complete or Failed). */
-function jobsFinished(ids: string[]) {
-  return eventually(
-    "the builds' Jobs to finish",
-    async () => {
-      for (const id of ids) {
-        const conditions = (await jobOf(id))?.status?.conditions ?? [];
-        if (!conditions.some((c) => ["Complete", "Failed"].includes(c.type) && c.status === "True")) return undefined;
-      }
-      return true;
-    },
-    60_000,
-  );
-}
-
-async function records(env: Deployment, ids: string[]): Promise<BuildRecord[]> {
-  const list = await Promise.all(ids.map((id) => env.deps.store.get(id)));
-  return list.filter((r): r is BuildRecord => Boolean(r));
-}
 
 /**
  * The Kubernetes API failing in the ways it does in production — down,
@@ -97,9 +68,7 @@ describe("faults: the Kubernetes API", () => {
 
   it("one Job whose pod log read fails with 500: every other build is settled in the same run, and that one is recorded with a note saying why it has no logs", async () => {
     const env = await deployOnBed();
-    const ids: string[] = [];
-    for (const n of [1, 2, 3]) ids.push(await submitSample(env, `contexts/faults/logs/${n}.tar.gz`, QUICK));
-    await jobsFinished(ids);
+    const ids = await finishedBuilds(env, "faults/logs", 3);
     const [broken] = ids;
     const { reconcileDeps } = throughProxies(env, { cluster: proxy });
     proxy.setRule((request) =>
@@ -116,7 +85,7 @@ describe("faults: the Kubernetes API", () => {
 
     expect(proxy.log.filter((r) => r.outcome === "answered").length).toBeGreaterThan(0);
     expect(report.recordsUpdated).toBe(3);
-    const settled = await records(env, ids);
+    const settled = await recordsOf(env, ids);
     expect(settled.map((r) => r.status)).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
     const brokenRecord = settled.find((r) => r.id === broken);
     expect(brokenRecord?.logLocation).toBeUndefined();
@@ -130,9 +99,7 @@ describe("faults: the Kubernetes API", () => {
 
   it("API server answering in 5 s per request during a reconcile: the run stops inside its time, and the next finishes the work", async () => {
     const env = await deployOnBed();
-    const ids: string[] = [];
-    for (const n of [1, 2, 3, 4]) ids.push(await submitSample(env, `contexts/faults/slow/${n}.tar.gz`, QUICK));
-    await jobsFinished(ids);
+    const ids = await finishedBuilds(env, "faults/slow", 4);
     const { reconcileDeps } = throughProxies(env, { cluster: proxy });
     proxy.setRule(() => ({ pass: true, delayMs: 5_000 }));
     const budgetMs = 25_000;
@@ -144,7 +111,7 @@ describe("faults: the Kubernetes API", () => {
     }
     // Lambda would have killed the run at its timeout: it returned before, leaving nothing half done.
     expect(Date.now() - started).toBeLessThan(budgetMs);
-    for (const record of await records(env, ids)) {
+    for (const record of await recordsOf(env, ids)) {
       const job = await jobOf(record.id);
       if (record.status === "SUCCEEDED") expect(record.eventPublishedAt).toBeDefined();
       // A Job is only let go once its outcome is recorded and published.
@@ -152,7 +119,7 @@ describe("faults: the Kubernetes API", () => {
     }
 
     await reconcile(reconcileDeps);
-    const settled = await records(env, ids);
+    const settled = await recordsOf(env, ids);
     expect(settled.map((r) => r.status)).toEqual(ids.map(() => "SUCCEEDED"));
     const events = await env.outcomeEvents(ids.length);
     expect(events.map((e) => e.detail.id).sort()).toEqual([...ids].sort());

@@ -6,7 +6,7 @@ import { createLogger } from "../../../src/log.js";
 import { createTriggerHandler, type TriggerResult } from "../../../src/trigger/handler.js";
 import { admin, awsConfig } from "../../support/bed.js";
 import { deployOnBed } from "../../support/deployment.js";
-import { EVENT_CASES, type EventCase } from "../../support/hostile-corpus.js";
+import { EVENT_CASES, type EventCase, slug } from "../../support/hostile-corpus.js";
 import { gzip, sampleContext } from "../../support/tar.js";
 
 interface Seen {
@@ -16,13 +16,6 @@ interface Seen {
   records: BuildRecord[];
   jobs: number;
 }
-
-const slug = (name: string) =>
-  name
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .slice(0, 60)
-    .replace(/^-+|-+$/g, "");
 
 // The hostile corpus's events: whatever the trigger is handed, it fails
 // saying what arrived (Lambda then retries and parks it in the dead-letter

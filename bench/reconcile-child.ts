@@ -4,14 +4,13 @@
  * Input (env BENCH_INPUT): the bed and the deployment's configuration.
  */
 import type { BedInfo } from "../bed/state.js";
-import { type ReconcileDeps, reconcile } from "../src/reconcile/reconcile.js";
+import { reconcile } from "../src/reconcile/reconcile.js";
 import { countCalls } from "../test/support/counting.js";
 import { benchDeploymentFor } from "./reconcile-scale.js";
 
 const input = JSON.parse(process.env.BENCH_INPUT ?? "{}") as { bed: BedInfo; bucket: string; table: string };
 const deployment = benchDeploymentFor(input.bed, input.bucket, input.table, { RECONCILE_PAGE_SIZE: "500" });
-const deps: ReconcileDeps = deployment.reconcile;
-const counts = countCalls(deps);
+const { deps, counts } = countCalls(deployment.reconcile);
 const measure = async () => {
   counts.reset();
   const started = performance.now();

@@ -9,12 +9,29 @@ export interface CallCounts {
   recordsRead: number;
 }
 
+/** `target` with every method call reported to `seen` first; the calls still go to `target`. */
+function observed<T extends object>(target: T, seen: (method: string, args: unknown[]) => void): T {
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value: unknown = Reflect.get(object, property, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        seen(String(property), args);
+        return Reflect.apply(value, object, args);
+      };
+    },
+  });
+}
+
+const WRITES = new Set(["advance", "markEventPublished", "claimEvent", "create"]);
+
 /**
- * Count what a reconciler asks of its real collaborators, by wrapping the
- * methods of the deps it was given (the calls still go to the bed).
- * `reset()` starts the counts again.
+ * Count what a reconciler asks of its real collaborators: the deps it was
+ * given, with the cluster and the ledger wrapped (the calls still go to the
+ * bed). Run the reconciler with the returned deps; `reset()` starts the
+ * counts again.
  */
-export function countCalls(deps: ReconcileDeps): CallCounts & { reset: () => void } {
+export function countCalls(deps: ReconcileDeps): { deps: ReconcileDeps; counts: CallCounts & { reset: () => void } } {
   const counts = {
     listCalls: 0,
     writes: 0,
@@ -25,27 +42,13 @@ export function countCalls(deps: ReconcileDeps): CallCounts & { reset: () => voi
       counts.recordsRead = 0;
     },
   };
-  const listJobs = deps.cluster.listJobs.bind(deps.cluster);
-  deps.cluster.listJobs = (...args) => {
-    counts.listCalls += 1;
-    return listJobs(...args);
-  };
-  const getMany = deps.store.getMany.bind(deps.store);
-  deps.store.getMany = (ids) => {
-    counts.recordsRead += ids.length;
-    return getMany(ids);
-  };
-  const get = deps.store.get.bind(deps.store);
-  deps.store.get = (id) => {
-    counts.recordsRead += 1;
-    return get(id);
-  };
-  for (const method of ["advance", "markEventPublished", "claimEvent", "create"] as const) {
-    const original = (deps.store[method] as (...a: unknown[]) => Promise<unknown>).bind(deps.store);
-    (deps.store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
-      counts.writes += 1;
-      return original(...args);
-    };
-  }
-  return counts;
+  const cluster = observed(deps.cluster, (method) => {
+    if (method === "listJobs") counts.listCalls += 1;
+  });
+  const store = observed(deps.store, (method, args) => {
+    if (method === "getMany") counts.recordsRead += (args[0] as string[]).length;
+    else if (method === "get") counts.recordsRead += 1;
+    else if (WRITES.has(method)) counts.writes += 1;
+  });
+  return { deps: { ...deps, cluster, store }, counts };
 }

@@ -80,7 +80,7 @@ describe("build queue inside Kubernetes", () => {
     }
     const handler = createTriggerHandler(env.deps, createLogger("queue-test"));
     for (const event of await env.notifications(4)) await handler(event);
-    const counts = countCalls(env.reconcileDeps);
+    const { deps: counted, counts } = countCalls(env.reconcileDeps);
     const waitingPositions = async () =>
       (await queryByRepository(env.config, "queue/idle"))
         .filter((r) => r.status === "QUEUED" && r.queuePosition !== undefined)
@@ -88,7 +88,7 @@ describe("build queue inside Kubernetes", () => {
         .sort();
 
     // First run (cold): releases the oldest, reads the 3 waiting records once and writes their places.
-    const first = await reconcile(env.reconcileDeps);
+    const first = await reconcile(counted);
     expect(first.released).toBe(1);
     expect(counts.recordsRead).toBe(3);
     expect(counts.writes).toBe(3);
@@ -98,17 +98,17 @@ describe("build queue inside Kubernetes", () => {
     const deadline = Date.now() + 30_000;
     while (!(await queryByRepository(env.config, "queue/idle")).some((r) => r.status === "RUNNING")) {
       if (Date.now() > deadline) throw new Error("the released build never ran");
-      await reconcile(env.reconcileDeps);
+      await reconcile(counted);
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
     counts.reset();
-    await reconcile(env.reconcileDeps);
+    await reconcile(counted);
     expect(counts.recordsRead).toBe(1); // the running build's record only
     expect(counts.writes).toBe(0);
 
     // A fresh container knows nothing: it reads the waiting records, finds them right, writes nothing…
     counts.reset();
-    await reconcile({ ...env.reconcileDeps, memory: new ReconcileMemory() });
+    await reconcile({ ...counted, memory: new ReconcileMemory() });
     expect(counts.recordsRead).toBe(4);
     expect(counts.writes).toBe(0);
 
@@ -126,7 +126,7 @@ describe("build queue inside Kubernetes", () => {
       }),
     );
     counts.reset();
-    await reconcile({ ...env.reconcileDeps, memory: new ReconcileMemory() });
+    await reconcile({ ...counted, memory: new ReconcileMemory() });
     expect(counts.writes).toBe(1);
     expect(await waitingPositions()).toEqual([1, 2, 3]);
   }, 90_000);

@@ -1,6 +1,6 @@
 import { ANNOTATIONS } from "../kube/job.js";
 import type { WireJob } from "../kube/wire.js";
-import { jobPhase } from "./observe.js";
+import { jobFinished } from "./lifecycle.js";
 
 export interface ReleasePlan {
   /** Suspended Jobs to release now, oldest first. */
@@ -20,9 +20,7 @@ const queuedAt = (job: WireJob) =>
  * the order rules are tested on their own.
  */
 export function planRelease(jobs: WireJob[], cap: number): ReleasePlan {
-  const unfinished = jobs.filter(
-    (job) => !job.metadata?.deletionTimestamp && ["QUEUED", "RUNNING"].includes(jobPhase(job)),
-  );
+  const unfinished = jobs.filter((job) => !jobFinished(job));
   const suspended = unfinished
     .filter((job) => job.spec?.suspend === true)
     .sort(

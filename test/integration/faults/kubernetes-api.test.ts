@@ -66,11 +66,20 @@ describe("faults: the Kubernetes API", () => {
     for (const id of ids) expect(await jobOf(id)).toBeDefined();
   });
 
-  it("one Job whose pod log read fails with 500: every other build is settled in the same run, and that one is recorded with a note saying why it has no logs", async () => {
+  it("one Job whose pod log read fails with 500: every other build is settled and the queue released in the same run, and that one is recorded with a note saying why it has no logs", async () => {
     const env = await deployOnBed();
     const ids = await finishedBuilds(env, "faults/logs", 3);
     const [broken] = ids;
-    const { reconcileDeps } = throughProxies(env, { cluster: proxy });
+    // A fourth upload waits in the queue (a cap of 4: the deployment's setting from now on).
+    const cap = 4;
+    const capped = { ...env.deps, settings: { ...env.deps.settings, maxConcurrentBuilds: cap } };
+    await env.upload("contexts/faults/logs/4.tar.gz", gzip(sampleContext()));
+    const [event] = await env.notifications(1);
+    if (!event) throw new Error("no S3 notification");
+    const waiting = (await createTriggerHandler(capped, logger)(event)).results[0]?.id ?? "";
+    expect((await jobOf(waiting))?.spec?.suspend).toBe(true);
+    const viaProxy = throughProxies(env, { cluster: proxy }).reconcileDeps;
+    const reconcileDeps = { ...viaProxy, settings: { ...viaProxy.settings, maxConcurrentBuilds: cap } };
     proxy.setRule((request) =>
       request.url?.includes(`dropbuild-${broken}`) && request.url.includes("/log")
         ? { status: 500, body: JSON.stringify({ kind: "Status", code: 500, message: "kubelet unreachable" }) }
@@ -84,7 +93,9 @@ describe("faults: the Kubernetes API", () => {
     }
 
     expect(proxy.log.filter((r) => r.outcome === "answered").length).toBeGreaterThan(0);
-    expect(report.recordsUpdated).toBe(3);
+    expect(report.failures).toEqual([]);
+    expect(report.released).toBe(1);
+    expect((await jobOf(waiting))?.spec?.suspend).toBe(false);
     const settled = await recordsOf(env, ids);
     expect(settled.map((r) => r.status)).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
     const brokenRecord = settled.find((r) => r.id === broken);

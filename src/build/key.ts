@@ -29,18 +29,40 @@ export function decodeEventKey(encoded: string): Checked<string> {
   }
 }
 
-/** `contexts/<repository>/<tag>.tar.gz|.tgz|.tar`, where the repository may contain `/`. */
-export function parseContextKey(key: string, registry: string): Checked<ContextKey> {
-  const convention = `expected ${CONTEXTS_PREFIX}<repository>/<tag>.tar.gz (or .tgz, .tar)`;
-  if (!key.startsWith(CONTEXTS_PREFIX)) return refuse(`key "${key}" is not under ${CONTEXTS_PREFIX}: ${convention}`);
+const CONVENTION = `expected ${CONTEXTS_PREFIX}<repository>/<tag>.tar.gz (or .tgz, .tar)`;
+
+/** A key split by the convention, before its names are checked. */
+type KeyParts = { format: (typeof CONTEXT_FORMATS)[number]; repository: string; tag: string };
+
+function splitContextKey(key: string): Checked<KeyParts> {
+  if (!key.startsWith(CONTEXTS_PREFIX)) return refuse(`key "${key}" is not under ${CONTEXTS_PREFIX}: ${CONVENTION}`);
   const format = CONTEXT_FORMATS.find((f) => key.endsWith(f.suffix));
-  if (!format) return refuse(`key "${key}" does not end in .tar.gz, .tgz or .tar: ${convention}`);
+  if (!format) return refuse(`key "${key}" does not end in .tar.gz, .tgz or .tar: ${CONVENTION}`);
   const path = key.slice(CONTEXTS_PREFIX.length, key.length - format.suffix.length);
   const slash = path.lastIndexOf("/");
-  if (slash <= 0) return refuse(`key "${key}" names no repository: ${convention}`);
-  const repository = checkRepository(path.slice(0, slash), registry);
+  if (slash <= 0) return refuse(`key "${key}" names no repository: ${CONVENTION}`);
+  return accept({ format, repository: path.slice(0, slash), tag: path.slice(slash + 1) });
+}
+
+/** `contexts/<repository>/<tag>.tar.gz|.tgz|.tar`, where the repository may contain `/`. */
+export function parseContextKey(key: string, registry: string): Checked<ContextKey> {
+  const parts = splitContextKey(key);
+  if (!parts.ok) return parts;
+  const repository = checkRepository(parts.value.repository, registry);
   if (!repository.ok) return repository;
-  const tag = checkTag(path.slice(slash + 1));
+  const tag = checkTag(parts.value.tag);
   if (!tag.ok) return tag;
-  return accept({ key, repository: repository.value, tag: tag.value, compression: format.compression });
+  return accept({ key, repository: repository.value, tag: tag.value, compression: parts.value.format.compression });
+}
+
+/**
+ * The valid part of a key that parseContextKey refused: its repository, when
+ * that alone is right (an upload to contexts/team/api/with space.tar.gz is
+ * team/api's, refused for its tag), so the rejection is found under it.
+ */
+export function repositoryInKey(key: string, registry: string): string | undefined {
+  const parts = splitContextKey(key);
+  if (!parts.ok) return undefined;
+  const repository = checkRepository(parts.value.repository, registry);
+  return repository.ok ? repository.value : undefined;
 }

@@ -1,7 +1,7 @@
 import type { BuildEvents } from "../aws/build-events.js";
 import type { ContextObjects } from "../aws/context-objects.js";
 import { buildIdFor, jobNameFor, type SourceObject } from "../build/identity.js";
-import { type ContextKey, decodeEventKey, parseContextKey } from "../build/key.js";
+import { type ContextKey, decodeEventKey, parseContextKey, repositoryInKey } from "../build/key.js";
 import {
   type BuildRecord,
   type BuildTrigger,
@@ -171,7 +171,7 @@ async function checkUpload(
   }
   if (!decoded.ok) return refuse(decoded.reason);
   const key = parseContextKey(decoded.value, deps.settings.registry);
-  if (!key.ok) return refuse(key.reason);
+  if (!key.ok) return refuse(key.reason, { repository: repositoryInKey(decoded.value, deps.settings.registry) });
   return checkObject(key.value, source, deps, options);
 }
 

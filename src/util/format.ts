@@ -36,10 +36,12 @@ const visible = (text: string) => text.replace(ANSI, "").length;
 
 /** The `builds list` table: status, repository:tag, age, duration, short digest, id. */
 export function formatTable(records: BuildRecord[], now: Date, colour: boolean): string {
+  if (records.length === 0) return "no builds match";
   const header = ["STATUS", "IMAGE", "AGE", "DURATION", "DIGEST", "ID"];
   const rows = records.map((r) => [
     colourStatus(r.status, colour),
-    `${r.repository}:${r.tag}`,
+    // A rejected upload may have no valid name at all: what was uploaded says more.
+    r.status === "REJECTED" ? r.source.key : `${r.repository}:${r.tag}`,
     formatAge(r.submittedAt, now),
     formatDuration(r.durationSeconds),
     shortDigest(r.digest),
@@ -51,8 +53,13 @@ export function formatTable(records: BuildRecord[], now: Date, colour: boolean):
       .map((cell, i) => cell + " ".repeat((widths[i] ?? 0) - visible(cell)))
       .join("  ")
       .trimEnd();
-  if (rows.length === 0) return "no builds match";
-  return [line(header), ...rows.map(line)].join("\n");
+  const indent = " ".repeat((widths[0] ?? 0) + 2);
+  // Each rejected build's reason on the line below it, under its key.
+  const lines = rows.flatMap((row, i) => {
+    const record = records[i];
+    return record?.status === "REJECTED" && record.reason ? [line(row), `${indent}${record.reason}`] : [line(row)];
+  });
+  return [line(header), ...lines].join("\n");
 }
 
 /** `builds show`: every field a person looks for, one per line. */

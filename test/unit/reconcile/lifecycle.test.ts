@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { type BuildRecord, type BuildStatus, STATUS_RANK } from "../../../src/build/record.js";
+import type { BuildRecord, BuildStatus } from "../../../src/build/record.js";
 import { RECORD_FINALIZER } from "../../../src/kube/job.js";
 import type { WireJob } from "../../../src/kube/wire.js";
 import { decide, mayNeedRecord } from "../../../src/reconcile/lifecycle.js";
+import { recordFixture } from "../../support/record-fixture.js";
 
 type JobState = "suspended" | "pending" | "running" | "complete" | "failed";
 
@@ -33,22 +34,10 @@ function job(state: JobState, options: { deleting?: boolean; finalizer?: boolean
 }
 
 function record(status: BuildStatus, options: { attempts?: number; published?: boolean } = {}): BuildRecord {
-  return {
-    id: "0123456789abcdef",
-    status,
-    statusRank: STATUS_RANK[status],
-    repository: "team/api",
-    tag: "1.0",
-    destinations: ["registry.test/team/api:1.0"],
-    source: { bucket: "contexts", key: "contexts/team/api/1.0.tar.gz" },
-    trigger: "upload",
-    namespace: "dropbuild",
-    submittedAt: "2026-11-25T09:59:59Z",
+  return recordFixture(status, {
     attempts: options.attempts ?? 0,
-    jobName: "dropbuild-0123456789abcdef",
     eventPublishedAt: options.published ? "2026-11-25T10:06:00Z" : undefined,
-    expiresAt: 0,
-  };
+  });
 }
 
 /** Every row of the transition table in src/reconcile/lifecycle.ts, and the cases around its edges. */

@@ -1,31 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { type BuildRecord, type BuildStatus, STATUS_RANK } from "../../../src/build/record.js";
 import { formatTable } from "../../../src/util/format.js";
-
-function record(status: BuildStatus, fields: Partial<BuildRecord>): BuildRecord {
-  return {
-    id: "0123456789abcdef",
-    status,
-    statusRank: STATUS_RANK[status],
-    repository: "team/api",
-    tag: "1.0",
-    destinations: [],
-    source: { bucket: "contexts", key: "contexts/team/api/1.0.tar.gz" },
-    trigger: "upload",
-    namespace: "dropbuild",
-    submittedAt: "2026-11-25T10:00:00.000Z",
-    attempts: 0,
-    expiresAt: 0,
-    ...fields,
-  };
-}
+import { recordFixture as record } from "../../support/record-fixture.js";
 
 describe("the builds table", () => {
   it("shows a rejected upload by its key, with its reason on the line below", () => {
     const now = new Date("2026-11-25T10:01:00.000Z");
     const table = formatTable(
       [
-        record("SUCCEEDED", { digest: `sha256:${"a".repeat(64)}`, durationSeconds: 12 }),
+        record("SUCCEEDED", {
+          submittedAt: "2026-11-25T10:00:00.000Z",
+          digest: `sha256:${"a".repeat(64)}`,
+          durationSeconds: 12,
+        }),
         record("REJECTED", {
           id: "fedcba9876543210",
           tag: "-",

@@ -1,7 +1,5 @@
 import { specOfRecord } from "../build/record.js";
-import { failUnstartedBuild } from "../builds/fail-unstarted.js";
-import { JobRefusedError } from "../kube/cluster.js";
-import { renderJob, startsSuspended } from "../kube/job.js";
+import { createBuildJob } from "../builds/create-build-job.js";
 import { type ReconcileDeps, type ReconcileReport, SAFETY_MS } from "./deps.js";
 import type { ReconcileMemory } from "./memory.js";
 
@@ -33,23 +31,17 @@ export async function recreateMissingJobs(
     const missing = page.builds.filter((build) => build.jobName && !seen.has(build.id)).map((build) => build.id);
     for (const record of (await deps.store.getMany(missing)).values()) {
       if (record.status !== "QUEUED" || !record.jobName) continue;
-      const job = renderJob(
+      const created = await createBuildJob(
         {
-          buildId: record.id,
-          jobName: record.jobName,
+          id: record.id,
           spec: specOfRecord(record),
           source: record.source,
           queuedAt: record.uploadedAt ?? record.submittedAt,
-          suspend: startsSuspended(deps.settings.maxConcurrentBuilds, deps.settings.job),
         },
-        deps.settings.job,
+        deps,
       );
-      try {
-        if ((await deps.cluster.createJob(job)) === "created") report.jobsRecreated += 1;
-      } catch (error: unknown) {
-        if (!(error instanceof JobRefusedError)) throw error;
-        if (await failUnstartedBuild(deps, record.id, error)) report.jobsRefused += 1;
-      }
+      if ("job" in created && created.job === "created") report.jobsRecreated += 1;
+      if ("refused" in created && created.ended) report.jobsRefused += 1;
     }
   } while (cursor);
   memory.lastSweepMs = nowMs;

@@ -13,11 +13,11 @@ import {
 } from "../build/record.js";
 import type { Checked } from "../build/result.js";
 import { type BuildSpec, buildSpecFrom } from "../build/spec.js";
-import { failUnstartedBuild } from "../builds/fail-unstarted.js";
+import { createBuildJob } from "../builds/create-build-job.js";
 import { publishOutcome } from "../builds/publish-outcome.js";
 import { type ContextLimits, inspectContext } from "../context/inspect.js";
-import { type BuildCluster, JobRefusedError } from "../kube/cluster.js";
-import { type JobSettings, renderJob, startsSuspended } from "../kube/job.js";
+import type { BuildCluster } from "../kube/cluster.js";
+import type { JobSettings } from "../kube/job.js";
 import type { BuildLedger } from "../store/ports.js";
 
 export interface UploadNotice {
@@ -243,16 +243,8 @@ async function createJob(
   /** The record already existed: if the Job does too, this event was a duplicate. */
   recorded: boolean,
 ): Promise<SubmitOutcome> {
-  const suspend = startsSuspended(deps.settings.maxConcurrentBuilds, deps.settings.job);
-  const job = renderJob({ buildId: id, jobName: jobNameFor(id), spec, source, suspend, queuedAt }, deps.settings.job);
-  let created: Awaited<ReturnType<BuildCluster["createJob"]>>;
-  try {
-    created = await deps.cluster.createJob(job);
-  } catch (error: unknown) {
-    if (!(error instanceof JobRefusedError)) throw error;
-    await failUnstartedBuild(deps, id, error);
-    return { outcome: "failed", id, reason: error.message };
-  }
-  if (recorded && created === "exists") return { outcome: "duplicate", id, status: "QUEUED" };
-  return { outcome: "submitted", id, job: created };
+  const created = await createBuildJob({ id, spec, source, queuedAt }, deps);
+  if ("refused" in created) return { outcome: "failed", id, reason: created.refused };
+  if (recorded && created.job === "exists") return { outcome: "duplicate", id, status: "QUEUED" };
+  return { outcome: "submitted", id, job: created.job };
 }

@@ -60,12 +60,13 @@ async function execute(
       return true;
     }
     case "record-outcome":
-      return record ? recordOutcome(job, pods, record, deps, report) : true;
+      return record ? recordOutcome(decision.status, job, pods, record, deps, report) : true;
   }
 }
 
 /** Archive the logs, record the outcome (claiming its event in the same write), publish, release. */
 async function recordOutcome(
+  status: Extract<Decision, { act: "record-outcome" }>["status"],
   job: WireJob,
   pods: WirePod[],
   record: BuildRecord,
@@ -88,8 +89,6 @@ async function recordOutcome(
     eventClaimedAt: deps.now().toISOString(),
     ...logs,
   };
-  const status = observation.status;
-  if (status === "QUEUED" || status === "RUNNING") return true;
   if (!(await deps.store.advance(record.id, status, changes))) return false;
   report.recordsUpdated += 1;
   await publishClaimed({ ...record, ...changes, status, statusRank: STATUS_RANK[status] }, deps);

@@ -102,13 +102,6 @@ export function submitSettings(config: Config): SubmitSettings {
 
 export { S3ContextObjects };
 
-export function makeLogArchive(
-  config: AwsSettings & Pick<Config, "bucket">,
-  credentials?: AwsCredentialIdentity,
-): S3LogArchive {
-  return new S3LogArchive(makeS3(config, credentials), config.bucket);
-}
-
 export function makeBuildEvents(
   config: AwsSettings & Pick<Config, "eventBusName">,
   credentials?: AwsCredentialIdentity,
@@ -132,12 +125,15 @@ export function reconcileSettings(config: Config): ReconcileSettings {
  * one function; the local runtime runs them all on one set.
  */
 export function functionClients(config: Config, credentials?: AwsCredentialIdentity) {
+  const s3 = makeS3(config, credentials);
   return {
     config,
-    credentials,
     cluster: new KubernetesBuildCluster(makeConnector(config, credentials)),
     store: makeBuildStore(config, credentials),
-    s3: makeS3(config, credentials),
+    s3,
+    // Builder logs go under logs/ in the contexts bucket, through the same S3 client.
+    logs: new S3LogArchive(s3, config.bucket),
+    events: makeBuildEvents(config, credentials),
     now: () => new Date(),
   };
 }
@@ -146,11 +142,11 @@ export type FunctionClients = ReturnType<typeof functionClients>;
 
 /** What the trigger (and a rebuild's submissions) run with. */
 export function triggerDeps(clients: FunctionClients): SubmitDeps {
-  const { config, credentials, store, cluster, now } = clients;
+  const { config, store, events, cluster, now } = clients;
   return {
     objects: new S3ContextObjects(clients.s3),
     store,
-    events: makeBuildEvents(config, credentials),
+    events,
     cluster,
     settings: submitSettings(config),
     now,
@@ -159,12 +155,12 @@ export function triggerDeps(clients: FunctionClients): SubmitDeps {
 
 /** What the reconciler runs with, but its remaining time (each invocation's own). */
 export function reconcileDeps(clients: FunctionClients): Omit<ReconcileDeps, "remainingMs"> {
-  const { config, credentials, store, cluster, now } = clients;
+  const { config, store, logs, events, cluster, now } = clients;
   return {
     cluster,
     store,
-    logs: makeLogArchive(config, credentials),
-    events: makeBuildEvents(config, credentials),
+    logs,
+    events,
     settings: reconcileSettings(config),
     now,
     // Kept while the container (or the local runtime) lives.
@@ -185,13 +181,13 @@ export function rebuildDeps(clients: FunctionClients): RebuildDeps {
 
 /** What the HTTP API runs with: the table, and the cluster to cancel builds. */
 export function apiDeps(clients: FunctionClients): ApiDeps {
-  const { config, credentials, store, cluster, now } = clients;
+  const { config, store, logs, events, cluster, now } = clients;
   return {
     store,
     cancel: {
       cluster,
-      logs: makeLogArchive(config, credentials),
-      events: makeBuildEvents(config, credentials),
+      logs,
+      events,
       namespace: config.namespace,
       now,
     },

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { AwsCredentialIdentity } from "@smithy/types";
 import type { S3Event } from "aws-lambda";
 import type { Progress } from "../../bed/build/progress.js";
 import { applyRealBuildObjects, realBuildEnvironment } from "../../bed/node/deployment.js";
@@ -121,8 +122,15 @@ async function startOnBed(
 ): Promise<LocalRuntime> {
   options.progress("creating the bucket, table, queues and rules (as serverless.yml would) and applying infra/k8s");
   const config = loadConfig({ ...functionEnvironment(bed), ...options.functionEnv });
-  const queues = await provisionLocal(bed, config);
-  const functions = await startFunctions(bed, config, queues, options, activity);
+  // The emulator's admin: creates what serverless.yml would, and moves events as Lambda's service would.
+  const admin = {
+    region: bed.aws.region,
+    endpoint: bed.aws.endpoint,
+    credentials: { accessKeyId: bed.aws.accessKeyId, secretAccessKey: bed.aws.secretAccessKey },
+  };
+  const sqs = new SQSClient(admin);
+  const queues = await provisionLocal(bed, config, admin, sqs);
+  const functions = await startFunctions(bed, config, queues, sqs, options, activity);
   const state = localState(bed, config, queues, functions.apiUrl, options.stateDir);
   let stopped = false;
   return {
@@ -140,13 +148,12 @@ async function startOnBed(
 type LocalQueues = LocalState["queues"];
 
 /** What serverless.yml would create, on the emulator, and infra/k8s applied to the bed. */
-async function provisionLocal(bed: BedInfo, config: Config): Promise<LocalQueues> {
-  const admin = {
-    region: bed.aws.region,
-    endpoint: bed.aws.endpoint,
-    credentials: { accessKeyId: bed.aws.accessKeyId, secretAccessKey: bed.aws.secretAccessKey },
-  };
-  const sqs = new SQSClient(admin);
+async function provisionLocal(
+  bed: BedInfo,
+  config: Config,
+  admin: { region: string; endpoint: string; credentials: AwsCredentialIdentity },
+  sqs: SQSClient,
+): Promise<LocalQueues> {
   const events = new EventBridgeClient(admin);
   await ensureBuildsTable(new DynamoDBClient(admin), LOCAL_NAMES.table);
   const s3Admin = makeS3(config, admin.credentials);
@@ -181,6 +188,7 @@ async function startFunctions(
   bed: BedInfo,
   config: Config,
   queues: LocalQueues,
+  sqs: SQSClient,
   options: LocalRuntimeOptions,
   activity: Activity,
 ) {
@@ -193,11 +201,6 @@ async function startFunctions(
   const logger = (name: string) => fileLogger(`dropbuild-${name}`, join(options.stateDir, `${name}.log`));
   const trigger = triggerRoot(config, { clients, logger: logger("trigger") });
   const rebuild = nightlyRoot(config, { clients, logger: logger("nightly") });
-  const sqs = new SQSClient({
-    region: bed.aws.region,
-    endpoint: bed.aws.endpoint,
-    credentials: { accessKeyId: bed.aws.accessKeyId, secretAccessKey: bed.aws.secretAccessKey },
-  });
   const invokers = startInvokers(bed, sqs, queues, { trigger, rebuild }, activity);
   const reconciler = startReconcileLoop(
     { ...reconcileDeps(clients), remainingMs: () => 50_000 },

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError, loadClientConfig } from "../config.js";
+import { errorMessage } from "../util/error-message.js";
 import { registerBuildCommands } from "./builds.js";
 import { type Clients, clientsFor } from "./clients.js";
 import { CliError, type Io, processIo } from "./io.js";
@@ -46,7 +47,7 @@ export async function runCli(argv: string[], io: Io = processIo(), extensions: C
       io.progress(`dropbuild: ${error.message}\n`);
       return 78;
     }
-    io.progress(`dropbuild: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.progress(`dropbuild: ${errorMessage(error)}\n`);
     return 1;
   }
 }

@@ -3,6 +3,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import type { Compression } from "../build/key.js";
 import { accept, type Checked, refuse } from "../build/result.js";
+import { errorMessage } from "../util/error-message.js";
 import { ArchiveWalk, normalise } from "./archive-walk.js";
 import { GzipMagicCheck, Rejection, TarStreamMeter } from "./stream-meter.js";
 
@@ -80,7 +81,7 @@ export async function inspectContext(source: Readable, options: InspectOptions):
 function describeStreamError(error: unknown, compression: Compression, bytesRead: number): string {
   if (error instanceof Rejection) return error.message;
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (code === "Z_DATA_ERROR" || /incorrect header check/.test(message)) {
     // The stream began as gzip (GzipMagicCheck), so this is gzip data that broke partway.
     return compression === "gzip"

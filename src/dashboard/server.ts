@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { BuildLedger, BuildQueries } from "../store/ports.js";
+import { errorMessage } from "../util/error-message.js";
 import { renderDashboard } from "./render.js";
 
 export interface LocalHttpOptions {
@@ -69,7 +70,7 @@ export function startLocalHttp(options: LocalHttpOptions, port: number, host = "
           res.end(
             JSON.stringify({
               errorType: error instanceof Error ? error.name : "Error",
-              errorMessage: error instanceof Error ? error.message : String(error),
+              errorMessage: errorMessage(error),
             }),
           );
         }
@@ -84,7 +85,7 @@ export function startLocalHttp(options: LocalHttpOptions, port: number, host = "
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");
     };
     reply().catch((error: unknown) => {
-      res.writeHead(500, { "content-type": "text/plain" }).end(error instanceof Error ? error.message : String(error));
+      res.writeHead(500, { "content-type": "text/plain" }).end(errorMessage(error));
     });
   });
   return new Promise((resolve, reject) => {

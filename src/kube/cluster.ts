@@ -1,5 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import type { V1Job } from "@kubernetes/client-node";
+import { errorMessage } from "../util/error-message.js";
 import type { ClusterConnector } from "./connect.js";
 import { ANNOTATIONS, LABELS, labelValue, RECORD_FINALIZER } from "./job.js";
 import { type ClusterConnection, KubeApiError, kubeRequest, type RestRequest } from "./rest.js";
@@ -93,11 +94,6 @@ function slimPod(pod: WirePod): WirePod {
 
 const jobsPath = (namespace: string) => `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`;
 
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
-
 export class KubernetesBuildCluster implements ReconcileCluster {
   constructor(private readonly connect: ClusterConnector) {}
 
@@ -110,13 +106,13 @@ export class KubernetesBuildCluster implements ReconcileCluster {
     try {
       connection = await this.connect();
     } catch (error: unknown) {
-      throw new ClusterUnavailableError(`${what}: ${describe(error)}`, { cause: error });
+      throw new ClusterUnavailableError(`${what}: ${errorMessage(error)}`, { cause: error });
     }
     try {
       return await kubeRequest<T>(connection, req);
     } catch (error: unknown) {
       if (error instanceof KubeApiError) throw error;
-      throw new ClusterUnavailableError(`${what}: ${describe(error)}`, { cause: error });
+      throw new ClusterUnavailableError(`${what}: ${errorMessage(error)}`, { cause: error });
     }
   }
 
@@ -150,7 +146,7 @@ export class KubernetesBuildCluster implements ReconcileCluster {
         throw new JobRefusedError(error.code, error.apiMessage, { cause: error });
       }
       if (error instanceof ClusterUnavailableError) throw error;
-      throw new ClusterUnavailableError(`could not create Job ${job.metadata?.name}: ${describe(error)}`, {
+      throw new ClusterUnavailableError(`could not create Job ${job.metadata?.name}: ${errorMessage(error)}`, {
         cause: error,
       });
     }

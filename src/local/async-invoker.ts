@@ -6,6 +6,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
+import { errorMessage } from "../util/error-message.js";
 import { waitAtMost } from "../util/wait-at-most.js";
 
 /** What Lambda sends to an on-failure destination when an async invocation has used its retries. */
@@ -150,11 +151,9 @@ async function invoke(invoker: Invoker, message: Message): Promise<void> {
     invoker.onInvoke?.({ ok: true, attempt, parked: false });
   } catch (error: unknown) {
     if (attempt >= invoker.maxAttempts) await park(invoker, message, body, attempt, error);
-    else await retryLater(invoker, message, attempt, errorText(error));
+    else await retryLater(invoker, message, attempt, errorMessage(error));
   }
 }
-
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Take the event off the queue. */
 const done = (invoker: Invoker, message: Message) =>
@@ -162,7 +161,7 @@ const done = (invoker: Invoker, message: Message) =>
 
 /** The last attempt failed: to the on-failure destination if there is one, and off the queue either way. */
 async function park(invoker: Invoker, message: Message, body: unknown, attempt: number, error: unknown): Promise<void> {
-  const errorMessage = errorText(error);
+  const text = errorMessage(error);
   const record: FailureDestinationRecord = {
     version: "1.0",
     timestamp: new Date().toISOString(),
@@ -174,7 +173,7 @@ async function park(invoker: Invoker, message: Message, body: unknown, attempt: 
     },
     requestPayload: body,
     responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
-    responsePayload: { errorType: error instanceof Error ? error.name : "Error", errorMessage },
+    responsePayload: { errorType: error instanceof Error ? error.name : "Error", errorMessage: text },
   };
   if (invoker.deadLetterQueueUrl) {
     await invoker.sqs.send(
@@ -182,7 +181,7 @@ async function park(invoker: Invoker, message: Message, body: unknown, attempt: 
     );
   }
   await done(invoker, message);
-  invoker.onInvoke?.({ ok: false, attempt, parked: Boolean(invoker.deadLetterQueueUrl), error: errorMessage });
+  invoker.onInvoke?.({ ok: false, attempt, parked: Boolean(invoker.deadLetterQueueUrl), error: text });
 }
 
 /** A failed attempt with attempts left: the event comes back once its retry delay has passed. */

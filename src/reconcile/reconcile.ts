@@ -1,4 +1,5 @@
 import type { WireJob } from "../kube/wire.js";
+import { errorMessage } from "../util/error-message.js";
 import { pool } from "../util/pool.js";
 import {
   CONCURRENCY,
@@ -91,7 +92,7 @@ async function settlePage(
         await settle(job, own, records.get(id), deps, report);
       } catch (error: unknown) {
         if (report.failures.length < MAX_FAILURES_REPORTED) {
-          report.failures.push({ buildId: id, error: error instanceof Error ? error.message : String(error) });
+          report.failures.push({ buildId: id, error: errorMessage(error) });
         }
       }
     },

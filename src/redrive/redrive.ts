@@ -1,6 +1,7 @@
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { TriggerResult } from "../trigger/handler.js";
+import { errorMessage } from "../util/error-message.js";
 
 /** Runs a parked event through the trigger again and returns what it did. */
 export type TriggerInvoker = (event: unknown) => Promise<TriggerResult>;
@@ -43,7 +44,7 @@ export async function redrive(sqs: SQSClient, queueUrl: string, invoke: TriggerI
         await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
       } catch (error: unknown) {
         report.failed += 1;
-        report.errors.push(error instanceof Error ? error.message : String(error));
+        report.errors.push(errorMessage(error));
       }
     }
   }

@@ -1,6 +1,7 @@
 import type { S3Event } from "aws-lambda";
 import * as z from "zod/mini";
 import type { Logger } from "../log.js";
+import { errorMessage } from "../util/error-message.js";
 import { type SubmitDeps, type SubmitOutcome, submitUpload, type UploadNotice } from "./submit-upload.js";
 
 /** What an invocation did; Lambda ignores it for async invocations, `dropbuild redrive` reads it. */
@@ -122,7 +123,7 @@ export function createTriggerHandler(deps: SubmitDeps, logger: Logger) {
       try {
         notice = noticeFrom(record, index + 1);
       } catch (error: unknown) {
-        logger.error("malformed S3 event record", { error: error instanceof Error ? error.message : String(error) });
+        logger.error("malformed S3 event record", { error: errorMessage(error) });
         failures.push(error);
         continue;
       }

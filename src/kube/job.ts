@@ -93,6 +93,15 @@ export function labelValue(value: string): string {
 const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
 
 /**
+ * Whether a new build's Job starts suspended: with a concurrency cap every
+ * Job waits for the reconciler (the only releaser, so concurrent triggers
+ * can never exceed the cap between them), and with Kueue for Kueue to admit.
+ */
+export function startsSuspended(maxConcurrentBuilds: number, settings: Pick<JobSettings, "kueueQueueName">): boolean {
+  return maxConcurrentBuilds > 0 || Boolean(settings.kueueQueueName);
+}
+
+/**
  * The batch/v1 Job that builds one context:
  *
  *   init "fetch-context"  aws s3api get-object → <workspace>/builds/<id>/context.tar[.gz]  (EFS, any AZ)
@@ -102,15 +111,6 @@ const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
  *
  * Nothing runs privileged; the pod passes Pod Security "baseline".
  */
-/**
- * Whether a new build's Job starts suspended: with a concurrency cap every
- * Job waits for the reconciler (the only releaser, so concurrent triggers
- * can never exceed the cap between them), and with Kueue for Kueue to admit.
- */
-export function startsSuspended(maxConcurrentBuilds: number, settings: Pick<JobSettings, "kueueQueueName">): boolean {
-  return maxConcurrentBuilds > 0 || Boolean(settings.kueueQueueName);
-}
-
 export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
   const { buildId, spec, source } = request;
   const buildDir = `${WORKSPACE_MOUNT}/builds/${buildId}`;

@@ -171,6 +171,7 @@ const ClientEnv = z.object({
   DROPBUILD_API_URL: z.optional(z.url()),
   DROPBUILD_TRIGGER_FUNCTION: optionalText(),
   DROPBUILD_LAMBDA_ENDPOINT: z.optional(z.url()),
+  MAX_CONCURRENT_BUILDS: int(0, 0),
 });
 
 /** What the CLI and dashboard need: where records, contexts and (optionally) the cluster are. */
@@ -187,6 +188,8 @@ export interface ClientConfig {
   triggerFunction?: string;
   /** Where Lambda's Invoke API answers (the local runtime's port), when not AWS. */
   lambdaEndpoint?: string;
+  /** The functions' cap (MAX_CONCURRENT_BUILDS), for the status page's queue; 0: no cap. */
+  maxConcurrentBuilds: number;
 }
 
 /**
@@ -227,6 +230,7 @@ export function loadClientConfig(
     deadLetterQueueUrl: e.DROPBUILD_DLQ_URL,
     triggerFunction: e.DROPBUILD_TRIGGER_FUNCTION,
     lambdaEndpoint: e.DROPBUILD_LAMBDA_ENDPOINT,
+    maxConcurrentBuilds: e.MAX_CONCURRENT_BUILDS,
   };
 }
 

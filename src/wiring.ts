@@ -179,19 +179,19 @@ export function rebuildDeps(clients: FunctionClients): RebuildDeps {
   };
 }
 
-/** What the HTTP API runs with: the table, and the cluster to cancel builds. */
+/** What the HTTP API and its status page run with: the table, the log archive, and the cluster. */
 export function apiDeps(clients: FunctionClients): ApiDeps {
   const { config, store, logs, events, cluster, now } = clients;
   return {
     store,
-    cancel: {
-      cluster,
-      logs,
-      events,
-      namespace: config.namespace,
-      now,
-    },
+    logs,
+    events,
+    cluster,
+    namespace: config.namespace,
+    deployment: config.buildsTable,
+    maxConcurrentBuilds: config.maxConcurrentBuilds,
     now,
+    title: `dropbuild (${config.buildsTable})`,
   };
 }
 
@@ -202,6 +202,7 @@ export function apiDeps(clients: FunctionClients): ApiDeps {
 export function functionDeps(config: Config, credentials?: AwsCredentialIdentity) {
   const clients = functionClients(config, credentials);
   return {
+    clients,
     cluster: clients.cluster,
     store: clients.store,
     submit: triggerDeps(clients),

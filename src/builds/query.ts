@@ -12,8 +12,8 @@ export interface BuildList {
 const RELATIVE = /^(\d+)\s*(s|m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-/** `--since` accepts an ISO time or an age such as 30m, 12h, 7d. */
-export function parseSince(value: string, now: Date): Checked<string> {
+/** `--since` and `--until` accept an ISO time or an age such as 30m, 12h, 7d. */
+export function parseTime(name: "since" | "until", value: string, now: Date): Checked<string> {
   const relative = RELATIVE.exec(value.trim());
   const time = relative
     ? new Date(now.getTime() - Number(relative[1]) * (UNIT_MS[relative[2] ?? "s"] ?? 0))
@@ -21,14 +21,14 @@ export function parseSince(value: string, now: Date): Checked<string> {
   // An age further back than any date (e.g. 99999999999999w) is an invalid Date too.
   if (Number.isNaN(time.getTime()))
     return refuse(
-      `since ${JSON.stringify(value.slice(0, 80))} is neither an ISO time nor an age like 30m, 12h or 7d (back to year 1)`,
+      `${name} ${JSON.stringify(value.slice(0, 80))} is neither an ISO time nor an age like 30m, 12h or 7d (back to year 1)`,
     );
   return accept(time.toISOString());
 }
 
 /**
- * Filters shared by `dropbuild builds list` and `GET /builds`: repository,
- * status, since, limit, cursor. Bad input gets a reason naming the filter.
+ * Filters shared by `dropbuild builds list`, `GET /builds` and the status
+ * page: repository, status, since, until, limit, cursor. Bad input gets a reason naming the filter.
  */
 export function parseListQuery(raw: Record<string, string | undefined>, now: Date): Checked<RecordQuery> {
   const query: RecordQuery = {};
@@ -45,11 +45,15 @@ export function parseListQuery(raw: Record<string, string | undefined>, now: Dat
     }
     query.status = status as BuildStatus;
   }
-  if (raw.since) {
-    const since = parseSince(raw.since, now);
-    if (!since.ok) return since;
-    query.since = since.value;
+  for (const bound of ["since", "until"] as const) {
+    const value = raw[bound];
+    if (!value) continue;
+    const time = parseTime(bound, value, now);
+    if (!time.ok) return time;
+    query[bound] = time.value;
   }
+  if (query.since && query.until && query.until < query.since)
+    return refuse(`until ${JSON.stringify(raw.until)} is before since ${JSON.stringify(raw.since)}`);
   if (raw.limit !== undefined) {
     const limit = Number(raw.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000)

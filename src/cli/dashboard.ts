@@ -1,8 +1,28 @@
 import type { Command } from "commander";
+import { createApiHandler } from "../api/handler.js";
 import { startLocalHttp } from "../dashboard/server.js";
+import { createLogger } from "../log.js";
 import type { Clients } from "./clients.js";
 import type { Io } from "./io.js";
 import { stopOnSignals } from "./local.js";
+
+/** The status page and API as the API function serves them, on the user's own clients. */
+export function dashboardApi(c: Clients) {
+  return createApiHandler(
+    {
+      store: c.store,
+      logs: c.logs,
+      events: c.events,
+      cluster: c.cluster,
+      namespace: c.config.namespace,
+      deployment: c.config.buildsTable,
+      maxConcurrentBuilds: c.config.maxConcurrentBuilds,
+      now: () => new Date(),
+      title: `dropbuild (${c.config.buildsTable})`,
+    },
+    createLogger("dropbuild-dashboard"),
+  );
+}
 
 /** `dropbuild dashboard`: the status page on localhost, read with the user's own AWS credentials. */
 export function registerDashboardCommand(program: Command, clients: () => Clients, io: Io): void {
@@ -11,11 +31,7 @@ export function registerDashboardCommand(program: Command, clients: () => Client
     .description("serve the status page on localhost (reads the table with your AWS credentials)")
     .option("--port <port>", "port to listen on", "8787")
     .action(async (options: { port: string }) => {
-      const c = clients();
-      const server = await startLocalHttp(
-        { store: c.store, title: `dropbuild (${c.config.buildsTable})` },
-        Number(options.port),
-      );
+      const server = await startLocalHttp({ api: dashboardApi(clients()) }, Number(options.port));
       const address = server.address();
       io.out(
         `status page: http://127.0.0.1:${typeof address === "object" && address ? address.port : options.port}/  (Ctrl-C stops it)\n`,

@@ -1,15 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { BuildLedger, BuildQueries } from "../store/ports.js";
 import { errorMessage } from "../util/error-message.js";
-import { renderDashboard } from "./render.js";
 
 export interface LocalHttpOptions {
-  store: BuildLedger & BuildQueries;
-  /** The API handler, served under /builds (as API Gateway would invoke it). */
-  api?: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
-  title?: string;
-  recent?: number;
+  /** The API handler, which serves the status page and the JSON API (as API Gateway would invoke it). */
+  api: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
   /** Functions served through Lambda's Invoke API (POST /2015-03-31/functions/{name}/invocations). */
   lambdas?: Record<string, (event: unknown) => Promise<unknown>>;
 }
@@ -38,20 +33,15 @@ export function toApiEvent(method: string, url: URL, text: string): APIGatewayPr
 }
 
 /**
- * Serve the status page at / (and the API at /builds when given) on
- * localhost, reading with the user's own AWS credentials: the deployed API
- * is IAM-authenticated, so a browser cannot call it directly.
+ * Serve the API handler (the status page and the JSON API) on localhost,
+ * reading with the user's own AWS credentials: the deployed API is
+ * IAM-authenticated, so a browser cannot call it directly. Lambda's Invoke
+ * API is answered too when functions are given (the local runtime).
  */
 export function startLocalHttp(options: LocalHttpOptions, port: number, host = "127.0.0.1"): Promise<Server> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", `http://${host}`);
     const reply = async () => {
-      if (url.pathname === "/" || url.pathname === "/index.html") {
-        const page = await options.store.query({ limit: options.recent ?? 100 });
-        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-        res.end(renderDashboard(page.records, new Date(), { title: options.title }));
-        return;
-      }
       const invoke = INVOKE_PATH.exec(url.pathname);
       if (invoke?.[1] && req.method === "POST") {
         const fn = options.lambdas?.[decodeURIComponent(invoke[1])];
@@ -76,13 +66,9 @@ export function startLocalHttp(options: LocalHttpOptions, port: number, host = "
         }
         return;
       }
-      if (options.api && url.pathname.startsWith("/builds")) {
-        const result = await options.api(toApiEvent(req.method ?? "GET", url, await body(req)));
-        res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
-        res.end(result.body ?? "");
-        return;
-      }
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+      const result = await options.api(toApiEvent(req.method ?? "GET", url, await body(req)));
+      res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+      res.end(result.body ?? "");
     };
     reply().catch((error: unknown) => {
       res.writeHead(500, { "content-type": "text/plain" }).end(errorMessage(error));

@@ -209,9 +209,7 @@ async function startFunctions(
   );
   const server: Server = await startLocalHttp(
     {
-      store: clients.store,
       api: apiRoot(config, { clients, logger: logger("api") }),
-      title: "dropbuild (local)",
       // Lambda's Invoke API for `dropbuild redrive` and the on-demand nightly run.
       lambdas: {
         [LOCAL_NAMES.triggerFunction]: (event) => trigger(event as S3Event),
@@ -302,6 +300,7 @@ function localState(bed: BedInfo, config: Config, queues: LocalQueues, apiUrl: s
       KUBECONFIG: bed.kubeconfigs.admin,
       KUBECONFIG_PATH: bed.kubeconfigs.admin,
       BUILD_NAMESPACE: config.namespace,
+      MAX_CONCURRENT_BUILDS: String(config.maxConcurrentBuilds),
       DROPBUILD_API_URL: apiUrl,
       DROPBUILD_DLQ_URL: queues.deadLetter,
       DROPBUILD_TRIGGER_FUNCTION: LOCAL_NAMES.triggerFunction,

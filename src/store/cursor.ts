@@ -15,11 +15,12 @@ export class InvalidCursorError extends Error {
   readonly code = "INVALID_CURSOR";
 }
 
-/** Which query a cursor must continue: the index, its partition value, and the query's `since`. */
+/** Which query a cursor must continue: the index, its partition value, and the query's time range. */
 export interface CursorScope {
   index: "repository" | "status";
   value: string;
   since?: string;
+  until?: string;
 }
 
 export type StartKey = Record<string, string>;
@@ -55,7 +56,10 @@ export function startKeyFrom(cursor: string | undefined, scope: CursorScope): St
     throw anotherQuery(cursor);
   }
   const value = "repository" in key.data ? key.data.repository : key.data.status;
-  if (value !== scope.value || (scope.since !== undefined && key.data.submittedAt < scope.since)) {
+  const outside =
+    (scope.since !== undefined && key.data.submittedAt < scope.since) ||
+    (scope.until !== undefined && key.data.submittedAt > scope.until);
+  if (value !== scope.value || outside) {
     throw anotherQuery(cursor);
   }
   return key.data;
@@ -73,5 +77,5 @@ export function statusCursorsFrom(cursor: string | undefined): Partial<Record<Bu
 
 const anotherQuery = (cursor: string) =>
   new InvalidCursorError(
-    `cursor ${shown(cursor)} continues another query (its repository, status or since differ); start again without it`,
+    `cursor ${shown(cursor)} continues another query (its repository, status or time range differ); start again without it`,
   );

@@ -21,6 +21,8 @@ export interface RecordQuery {
   status?: BuildStatus;
   /** ISO time: only builds submitted at or after it. */
   since?: string;
+  /** ISO time: only builds submitted at or before it. */
+  until?: string;
   limit?: number;
   /** Opaque cursor from a previous page. */
   cursor?: string;

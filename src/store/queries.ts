@@ -22,7 +22,7 @@ export class DynamoBuildQueries implements BuildQueries {
       const out: QueryCommandOutput = await this.doc.send(
         new QueryCommand({
           TableName: this.table,
-          ...indexKey("status", status, since),
+          ...indexKey("status", status, { since }),
           Select: "COUNT",
           ExclusiveStartKey: start,
         }),
@@ -41,8 +41,8 @@ export class DynamoBuildQueries implements BuildQueries {
     const limit = Math.min(Math.max(query.limit ?? 50, 1), 1000);
     if (!query.repository && !query.status) return this.queryAll(query, limit);
     const key = query.repository
-      ? indexKey("repository", query.repository, query.since)
-      : indexKey("status", query.status ?? "", query.since);
+      ? indexKey("repository", query.repository, query)
+      : indexKey("status", query.status ?? "", query);
     let filter: string | undefined;
     if (query.repository && query.status) {
       key.ExpressionAttributeNames["#status"] = "status";
@@ -51,8 +51,8 @@ export class DynamoBuildQueries implements BuildQueries {
     }
     const records: BuildRecord[] = [];
     let start: Record<string, unknown> | undefined = query.repository
-      ? startKeyFrom(query.cursor, { index: "repository", value: query.repository, since: query.since })
-      : startKeyFrom(query.cursor, { index: "status", value: query.status ?? "", since: query.since });
+      ? startKeyFrom(query.cursor, { index: "repository", value: query.repository, ...range(query) })
+      : startKeyFrom(query.cursor, { index: "status", value: query.status ?? "", ...range(query) });
     do {
       const out: QueryCommandOutput = await this.doc.send(
         new QueryCommand({
@@ -108,16 +108,20 @@ export class DynamoBuildQueries implements BuildQueries {
   }
 }
 
-/** The key condition on one index: its partition value, and `submittedAt` from `since` on. */
-function indexKey(partition: "repository" | "status", value: string, since?: string) {
+/** The time range of a query, as its cursor must respect it. */
+const range = (query: RecordQuery) => ({ since: query.since, until: query.until });
+
+/** The key condition on one index: its partition value, and `submittedAt` within the range. */
+function indexKey(partition: "repository" | "status", value: string, within: { since?: string; until?: string }) {
   const names: Record<string, string> = { "#pk": partition };
   const values: Record<string, unknown> = { ":pk": value };
   let condition = "#pk = :pk";
-  if (since) {
-    names["#at"] = "submittedAt";
-    values[":since"] = since;
-    condition += " AND #at >= :since";
-  }
+  if (within.since || within.until) names["#at"] = "submittedAt";
+  if (within.since) values[":since"] = within.since;
+  if (within.until) values[":until"] = within.until;
+  if (within.since && within.until) condition += " AND #at BETWEEN :since AND :until";
+  else if (within.since) condition += " AND #at >= :since";
+  else if (within.until) condition += " AND #at <= :until";
   return {
     IndexName: partition === "repository" ? INDEXES.byRepository : INDEXES.byStatus,
     KeyConditionExpression: condition,

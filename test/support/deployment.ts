@@ -6,12 +6,14 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk
 import type { S3Event } from "aws-lambda";
 import { applyRealBuildObjects, realBuildEnvironment } from "../../bed/node/deployment.js";
 import { repoRoot } from "../../bed/paths.js";
+import { type ApiDeps, createApiHandler } from "../../src/api/handler.js";
 import type { BuildRecord } from "../../src/build/record.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { applyInfra, ensureBuildsTable, ensureContextsBucket, ensureOutcomeQueue } from "../../src/local/provision.js";
+import { createLogger } from "../../src/log.js";
 import type { ReconcileDeps } from "../../src/reconcile/reconcile.js";
 import type { SubmitDeps } from "../../src/trigger/submit-upload.js";
-import { functionDeps } from "../../src/wiring.js";
+import { apiDeps, functionDeps } from "../../src/wiring.js";
 import { awsConfig, bed, uniqueName } from "./bed.js";
 
 export const REGISTRY = "registry.dropbuild.test:5000";
@@ -105,6 +107,10 @@ export async function deployOnBed(
     reconcileDeps,
     /** The table behind both ports (ledger and queries), as the API and the CLI use it. */
     store: wired.store,
+    /** The API function's handler on this deployment, as its composition root wires it; `deps` changes some of it. */
+    api(deps: Partial<ApiDeps> = {}) {
+      return createApiHandler({ ...apiDeps(wired.clients), ...deps }, createLogger("api-test"));
+    },
     s3,
     /** Terminal-outcome events that reached the rule's queue. */
     outcomeEvents(expected: number, timeoutMs = 20_000, keep?: (event: OutcomeEvent) => boolean) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseListQuery, parseSince } from "../../src/builds/query.js";
+import { parseListQuery, parseTime } from "../../src/builds/query.js";
 import { dayOf } from "../../src/rebuild/rebuild.js";
 
 describe("dayOf", () => {
@@ -12,10 +12,14 @@ describe("dayOf", () => {
 describe("list filters", () => {
   const now = new Date("2026-11-24T12:00:00Z");
 
-  it("accepts ages and ISO times for since", () => {
-    expect(parseSince("12h", now)).toEqual({ ok: true, value: "2026-11-24T00:00:00.000Z" });
-    expect(parseSince("7d", now)).toEqual({ ok: true, value: "2026-11-17T12:00:00.000Z" });
-    expect(parseSince("2026-11-01T00:00:00Z", now)).toEqual({ ok: true, value: "2026-11-01T00:00:00.000Z" });
+  it("accepts ages and ISO times for since and until", () => {
+    expect(parseTime("since", "12h", now)).toEqual({ ok: true, value: "2026-11-24T00:00:00.000Z" });
+    expect(parseTime("since", "7d", now)).toEqual({ ok: true, value: "2026-11-17T12:00:00.000Z" });
+    expect(parseTime("until", "2026-11-01T00:00:00Z", now)).toEqual({ ok: true, value: "2026-11-01T00:00:00.000Z" });
+    expect(parseListQuery({ since: "2d", until: "1d" }, now)).toEqual({
+      ok: true,
+      value: { since: "2026-11-22T12:00:00.000Z", until: "2026-11-23T12:00:00.000Z" },
+    });
   });
 
   it("names the bad filter", () => {
@@ -30,6 +34,14 @@ describe("list filters", () => {
     expect(parseListQuery({ since: "yesterday" }, now)).toMatchObject({
       ok: false,
       reason: expect.stringMatching(/since "yesterday"/),
+    });
+    expect(parseListQuery({ until: "soon" }, now)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^until "soon" is neither/),
+    });
+    expect(parseListQuery({ since: "1d", until: "2d" }, now)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^until "2d" is before since "1d"/),
     });
   });
 

@@ -1,14 +1,14 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApiHandler } from "../../../src/api/handler.js";
 import { type BuildRecord, type BuildStatus, STATUS_RANK } from "../../../src/build/record.js";
 import { ensureBuildsTable } from "../../../src/local/provision.js";
 import { createLogger } from "../../../src/log.js";
-import { functionDeps } from "../../../src/wiring.js";
+import { apiDeps, functionDeps } from "../../../src/wiring.js";
 import { awsConfig, uniqueName } from "../../support/bed.js";
 import { bedConfig } from "../../support/deployment.js";
 import { API_CASES, FINISHED_BUILD_ID } from "../../support/hostile-corpus.js";
+import { DocumentedApi } from "../../support/openapi.js";
 
 const at = (minute: number) => `2026-11-25T10:${String(minute).padStart(2, "0")}:00.000Z`;
 
@@ -30,17 +30,8 @@ function record(n: number, status: BuildStatus, repository: string): BuildRecord
   };
 }
 
-function request(method: string, path: string, query: Record<string, string> = {}): APIGatewayProxyEventV2 {
-  return {
-    rawPath: path,
-    queryStringParameters: query,
-    requestContext: { http: { method } },
-  } as unknown as APIGatewayProxyEventV2;
-}
-
 // The hostile corpus's requests (test/support/hostile-corpus.ts): each a 4xx whose message names the problem.
 describe("HTTP API: bad input gets a 4xx and a message naming the parameter", () => {
-  let api: ReturnType<typeof createApiHandler>;
   let call: (
     method: string,
     path: string,
@@ -50,24 +41,18 @@ describe("HTTP API: bad input gets a 4xx and a message naming the parameter", ()
   beforeAll(async () => {
     const table = uniqueName("builds");
     await ensureBuildsTable(new DynamoDBClient(awsConfig()), table);
-    const wired = functionDeps(bedConfig({ BUILDS_TABLE: table }), awsConfig().credentials);
-    const { store } = wired;
+    const { clients } = functionDeps(bedConfig({ BUILDS_TABLE: table }), awsConfig().credentials);
+    const { store } = clients;
     for (let n = 1; n <= 6; n++)
       await store.create(record(n, n % 2 ? "SUCCEEDED" : "FAILED", n <= 3 ? "api/one" : "api/two"));
     // The corpus's cancel of a finished build names this one.
     expect((await store.get(FINISHED_BUILD_ID))?.status).toBe("SUCCEEDED");
     const now = () => new Date("2026-11-25T12:00:00Z");
-    const cancel = {
-      cluster: wired.cluster,
-      logs: wired.reconcile.logs,
-      events: wired.reconcile.events,
-      namespace: "dropbuild",
-      now,
-    };
-    api = createApiHandler({ store, cancel, now }, createLogger("api-test"));
+    // Every answer is checked against the OpenAPI document: an undocumented one fails the case.
+    const api = new DocumentedApi(createApiHandler({ ...apiDeps(clients), now }, createLogger("api-test")));
     call = async (method, path, query = {}) => {
-      const response = await api(request(method, path, query));
-      return { status: response.statusCode ?? 0, body: JSON.parse(String(response.body)) };
+      const answer = await api.call(method, path, query);
+      return { status: answer.status, body: answer.json };
     };
   });
 

@@ -1,0 +1,282 @@
+import { BUILD_STATUSES } from "../build/record.js";
+
+/**
+ * The HTTP API's description (OpenAPI 3.1), served at /openapi.json. The
+ * tests drive the real handler from it: every operation, parameter and
+ * answer listed here is exercised, and an answer it does not list fails
+ * (test/integration/api/openapi.test.ts). The route table (src/api/routes.ts,
+ * src/dashboard/pages.ts) and serverless.yml's routes are checked against it.
+ */
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const time = { type: "string", format: "date-time" } as const;
+const text = { type: "string" } as const;
+const jsonBody = (schema: object, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const error = (description: string) => jsonBody(ref("Error"), description);
+const page = (description: string) => ({ description, content: { "text/html": { schema: text } } });
+const idParameter = {
+  name: "id",
+  in: "path",
+  required: true,
+  description: "The build's id: 16 lowercase hex digits, derived from the upload.",
+  schema: { type: "string", pattern: "^[0-9a-f]{16}$" },
+} as const;
+const queryParameter = (name: string, description: string, schema: object = text) => ({
+  name,
+  in: "query",
+  required: false,
+  description,
+  schema,
+});
+
+const LIST_FILTERS = [
+  queryParameter("repository", 'Only this repository ("-" for rejected uploads whose key named none).'),
+  queryParameter("status", "Only builds with this status (any case).", { type: "string" }),
+  queryParameter("since", "Submitted at or after this ISO time, or this long ago (30m, 12h, 7d)."),
+  queryParameter("until", "Submitted at or before this ISO time, or this long ago."),
+  queryParameter("limit", "At most this many builds (1 to 1000, default 50).", { type: "string", pattern: "^\\d+$" }),
+  queryParameter("cursor", "Where the previous page stopped (its `cursor`); the same filters must be sent."),
+];
+
+const Build = {
+  type: "object",
+  description: "A build's record (one DynamoDB item), as `dropbuild builds show --json` prints it.",
+  additionalProperties: false,
+  required: [
+    "id",
+    "status",
+    "statusRank",
+    "repository",
+    "tag",
+    "destinations",
+    "source",
+    "trigger",
+    "namespace",
+    "submittedAt",
+    "attempts",
+    "expiresAt",
+  ],
+  properties: {
+    id: { type: "string", pattern: "^[0-9a-f]{16}$" },
+    status: { enum: [...BUILD_STATUSES] },
+    statusRank: { type: "integer", minimum: 0, maximum: 2 },
+    repository: text,
+    tag: text,
+    destinations: { type: "array", items: text },
+    source: {
+      type: "object",
+      additionalProperties: false,
+      required: ["bucket", "key"],
+      properties: { bucket: text, key: text, versionId: text, etag: text, size: { type: "integer" } },
+    },
+    trigger: { enum: ["upload", "nightly", "event", "manual"] },
+    namespace: text,
+    jobName: text,
+    dockerfile: text,
+    buildArgs: { type: "object", additionalProperties: text },
+    target: text,
+    submittedAt: time,
+    uploadedAt: time,
+    startedAt: time,
+    finishedAt: time,
+    durationSeconds: { type: "number", minimum: 0 },
+    attempts: { type: "integer", minimum: 0 },
+    reason: text,
+    digest: { type: "string", pattern: "^sha256:[0-9a-f]{64}$" },
+    logLocation: text,
+    logNote: text,
+    queuePosition: { type: "integer", minimum: 1 },
+    eventPublishedAt: time,
+    eventClaimedAt: time,
+    expiresAt: { type: "integer", description: "Epoch seconds; the table's TTL deletes the record then." },
+  },
+} as const;
+
+const queueEntry = (extra: Record<string, object>, required: string[]) => ({
+  type: "object",
+  additionalProperties: false,
+  required: ["id", "jobName", ...required],
+  properties: { id: text, jobName: text, build: ref("Build"), ...extra },
+});
+
+const schemas = {
+  Error: {
+    type: "object",
+    required: ["error"],
+    properties: { error: { type: "string", description: "What is wrong, naming the parameter at fault." } },
+  },
+  Build,
+  BuildList: {
+    type: "object",
+    additionalProperties: false,
+    required: ["builds"],
+    properties: {
+      builds: { type: "array", items: ref("Build") },
+      cursor: { type: "string", description: "Present when there is more: send it back for the next page." },
+    },
+  },
+  CancelResult: {
+    type: "object",
+    required: ["outcome", "record"],
+    properties: { outcome: { enum: ["cancelled", "already-finished"] }, record: ref("Build") },
+  },
+  BuildLog: {
+    type: "object",
+    additionalProperties: false,
+    required: ["id", "status", "source", "from", "text", "offset", "complete"],
+    properties: {
+      id: text,
+      status: { enum: [...BUILD_STATUSES] },
+      source: { enum: ["archive", "live", "none"] },
+      from: {
+        type: "integer",
+        minimum: 0,
+        description: "Where `text` starts; 0 when a retry's new pod started the log over.",
+      },
+      text,
+      offset: { type: "integer", minimum: 0, description: "Send it as `offset` to read only what comes next." },
+      complete: { type: "boolean", description: "The build finished and this is its whole log." },
+      note: { type: "string", description: "Why there is no log (yet)." },
+    },
+  },
+  Queue: {
+    type: "object",
+    additionalProperties: false,
+    required: ["cap", "running", "waiting"],
+    properties: {
+      cap: { type: "integer", minimum: 0, description: "MAX_CONCURRENT_BUILDS; 0 means no cap." },
+      running: { type: "array", items: queueEntry({}, []) },
+      waiting: {
+        type: "array",
+        description: "Suspended Jobs in the order they are released, oldest upload first.",
+        items: queueEntry({ position: { type: "integer", minimum: 1 }, startsNext: { type: "boolean" } }, [
+          "position",
+          "startsNext",
+        ]),
+      },
+    },
+  },
+};
+
+const unknownBuild = error("No build has this id.");
+const noCluster = error("This API has no cluster access, or the cluster could not be reached.");
+
+type Responses = Record<string, object>;
+/** Every operation answers a wrong parameter with 400 and a wrong method on its path with 405. */
+const jsonOperation = (operationId: string, summary: string, parameters: object[], responses: Responses) => ({
+  operationId,
+  summary,
+  parameters,
+  responses: {
+    ...responses,
+    "400": error("A parameter is wrong; the message names it."),
+    "405": error("The path exists, but not with this method."),
+  },
+});
+const pageOperation = (operationId: string, summary: string, parameters: object[], responses: Responses) => ({
+  operationId,
+  summary,
+  parameters,
+  responses: {
+    "200": page("The page."),
+    ...responses,
+    "400": page("A parameter is wrong; the page names it."),
+    "405": page("The path exists, but not with this method."),
+  },
+});
+
+export const openApiDocument = {
+  openapi: "3.1.0",
+  info: {
+    title: "dropbuild",
+    version: "1",
+    description:
+      "Builds, their logs and the queue, as JSON; and the status page. Deployed behind API Gateway with IAM (SigV4) authorization; `dropbuild dashboard` serves it on localhost with your own credentials.",
+  },
+  paths: {
+    "/builds": {
+      get: jsonOperation("listBuilds", "Builds, newest first, filtered and paged", LIST_FILTERS, {
+        "200": jsonBody(ref("BuildList"), "A page of builds."),
+      }),
+    },
+    "/builds/{id}": {
+      get: jsonOperation("getBuild", "One build's record", [idParameter], {
+        "200": jsonBody(ref("Build"), "The record."),
+        "404": unknownBuild,
+      }),
+    },
+    "/builds/{id}/log": {
+      get: jsonOperation(
+        "getBuildLog",
+        "A build's log, archived or live, from an offset on (poll with the returned offset to follow it)",
+        [
+          idParameter,
+          queryParameter("offset", "Characters of the log already read (default 0).", {
+            type: "string",
+            pattern: "^\\d+$",
+          }),
+        ],
+        {
+          "200": jsonBody(ref("BuildLog"), "The log from the offset on."),
+          "404": unknownBuild,
+          "503": error("The cluster could not be reached to read a running build's log."),
+        },
+      ),
+    },
+    "/builds/{id}/cancel": {
+      post: jsonOperation(
+        "cancelBuild",
+        "Cancel a queued or running build: records CANCELLED and deletes its Job",
+        [idParameter],
+        {
+          "200": jsonBody(ref("CancelResult"), "Cancelled."),
+          "404": unknownBuild,
+          "409": jsonBody(
+            { allOf: [ref("Error"), ref("CancelResult")] },
+            "The build had already finished; its record is returned.",
+          ),
+          "503": noCluster,
+        },
+      ),
+    },
+    "/queue": {
+      get: jsonOperation("getQueue", "What runs against the cap, and what waits, in release order", [], {
+        "200": jsonBody(ref("Queue"), "The queue, read from the cluster's Jobs."),
+        "503": noCluster,
+      }),
+    },
+    "/openapi.json": {
+      get: jsonOperation("getOpenApi", "This document", [], {
+        "200": jsonBody({ type: "object" }, "The OpenAPI 3.1 description of this API."),
+      }),
+    },
+    "/": {
+      get: pageOperation(
+        "statusPage",
+        "The status page: builds with filters and paging; per-repository charts when filtered by one",
+        LIST_FILTERS,
+        {},
+      ),
+    },
+    "/ui/builds/{id}": {
+      get: pageOperation(
+        "buildPage",
+        "A build's page: its record, status history, log (followed while it runs) and a cancel button",
+        [idParameter],
+        { "404": page("No such build.") },
+      ),
+    },
+    "/ui/queue": {
+      get: pageOperation(
+        "queuePage",
+        "The queue page: running builds against the cap, and waiting builds in release order",
+        [],
+        { "503": page("The queue cannot be read: no cluster access, or the cluster could not be reached.") },
+      ),
+    },
+  },
+  components: { schemas },
+};

@@ -1,0 +1,95 @@
+import { cancelBuild } from "../builds/cancel.js";
+import { readBuildLog } from "../builds/log.js";
+import { listBuilds, parseListQuery } from "../builds/query.js";
+import { readQueue } from "../builds/queue-view.js";
+import type { ApiDeps } from "./deps.js";
+import { json, problem } from "./http.js";
+import { openApiDocument } from "./openapi.js";
+import type { Route } from "./router.js";
+
+/** The list filters, shared by GET /builds and the status page's list. */
+export const LIST_PARAMETERS = ["repository", "status", "since", "until", "limit", "cursor"] as const;
+
+const notFound = (id: string) => problem(404, `no build with id ${id}`);
+const noCluster = (what: string) => problem(503, `this API has no cluster access to ${what}`);
+
+/** A log offset: characters of the log the reader already has. */
+function parseOffset(value: string | undefined): number | string {
+  if (value === undefined) return 0;
+  const offset = Number(value);
+  if (value.trim() === "" || !Number.isSafeInteger(offset) || offset < 0)
+    return `offset ${JSON.stringify(value.slice(0, 80))} must be a whole number of characters, 0 or more`;
+  return offset;
+}
+
+/**
+ * The JSON API. Same filters and same JSON as the CLI's `--json` output;
+ * every bad parameter is a 400 whose message starts with its name, and
+ * nothing a caller sends reaches DynamoDB or the cluster unchecked.
+ */
+export function apiRoutes(deps: ApiDeps): Route[] {
+  return [
+    {
+      method: "GET",
+      path: "/builds",
+      query: LIST_PARAMETERS,
+      async handle({ query }) {
+        const parsed = parseListQuery(query, deps.now());
+        if (!parsed.ok) return problem(400, parsed.reason);
+        return json(200, await listBuilds(deps.store, parsed.value));
+      },
+    },
+    {
+      method: "GET",
+      path: "/builds/{id}",
+      query: [],
+      async handle({ params }) {
+        const record = await deps.store.get(params.id ?? "");
+        return record ? json(200, record) : notFound(params.id ?? "");
+      },
+    },
+    {
+      method: "GET",
+      path: "/builds/{id}/log",
+      query: ["offset"],
+      async handle({ params, query }) {
+        const offset = parseOffset(query.offset);
+        if (typeof offset === "string") return problem(400, offset);
+        const log = await readBuildLog(params.id ?? "", deps, offset);
+        return log ? json(200, log) : notFound(params.id ?? "");
+      },
+    },
+    {
+      method: "POST",
+      path: "/builds/{id}/cancel",
+      query: [],
+      async handle({ params, caller }) {
+        const id = params.id ?? "";
+        if (!deps.cluster) return noCluster("cancel builds");
+        const result = await cancelBuild(id, { ...deps, cluster: deps.cluster }, caller ?? "the dropbuild API");
+        if (result.outcome === "not-found") return notFound(id);
+        if (result.outcome === "already-finished") {
+          const error = `build ${id} already finished (${result.record.status}); there is nothing to cancel`;
+          return problem(409, error, result);
+        }
+        return json(200, result);
+      },
+    },
+    {
+      method: "GET",
+      path: "/queue",
+      query: [],
+      async handle() {
+        if (!deps.cluster) return noCluster("read the queue");
+        const view = await readQueue({ ...deps, cluster: deps.cluster, cap: deps.maxConcurrentBuilds });
+        return json(200, view);
+      },
+    },
+    {
+      method: "GET",
+      path: "/openapi.json",
+      query: [],
+      handle: async () => json(200, openApiDocument),
+    },
+  ];
+}

@@ -1,0 +1,85 @@
+import type { LogArchive } from "../aws/log-archive.js";
+import { type BuildStatus, isTerminal } from "../build/record.js";
+import type { ReconcileCluster } from "../kube/cluster.js";
+import { KANIKO_CONTAINER } from "../kube/job.js";
+import type { WirePod } from "../kube/wire.js";
+import type { BuildLedger } from "../store/ports.js";
+
+/** Where a build's log comes from: S3 once archived, the builder pod while it runs. */
+export type LogSource = "archive" | "live" | "none";
+
+/** One read of a build's log, from a character offset on, so a reader can follow it. */
+export interface BuildLog {
+  id: string;
+  status: BuildStatus;
+  source: LogSource;
+  /** Where `text` starts in the whole log: the offset asked for, or 0 when the log started over (a retry's new pod). */
+  from: number;
+  /** The log from `from` on. */
+  text: string;
+  /** The length of the whole log read so far: the offset of the next read. */
+  offset: number;
+  /** The build has finished and this is its whole log: nothing more will come. */
+  complete: boolean;
+  /** Why there is no log (yet), when there is none. */
+  note?: string;
+}
+
+export interface LogDeps {
+  store: Pick<BuildLedger, "get">;
+  logs: Pick<LogArchive, "get">;
+  /** Absent where there is no cluster access: a running build's log cannot be read then. */
+  cluster?: Pick<ReconcileCluster, "listPods" | "podLog">;
+  namespace: string;
+}
+
+/** The newest of a build's pods: a retried build's current attempt. */
+export function newestPod(pods: WirePod[]): WirePod | undefined {
+  return [...pods].sort((a, b) =>
+    String(b.metadata?.creationTimestamp ?? "").localeCompare(String(a.metadata?.creationTimestamp ?? "")),
+  )[0];
+}
+
+async function liveLog(id: string, deps: LogDeps): Promise<string | undefined> {
+  if (!deps.cluster) return undefined;
+  const pod = newestPod(await deps.cluster.listPods(deps.namespace, [id]));
+  const name = pod?.metadata?.name;
+  return name ? deps.cluster.podLog(deps.namespace, name, KANIKO_CONTAINER) : undefined;
+}
+
+/** Why a build has no log to show yet (or any more). */
+function noLogNote(status: BuildStatus, logNote: string | undefined, hasCluster: boolean): string {
+  if (isTerminal(status)) return logNote ?? "no logs were archived for this build";
+  if (!hasCluster) return `the build is ${status}; set CLUSTER_NAME or KUBECONFIG_PATH to read live logs`;
+  return `no logs yet: the build is ${status}`;
+}
+
+/**
+ * A build's log from `offset` on: the archive when there is one, else the
+ * builder pod's while the build runs. undefined when there is no such build.
+ * `complete` tells a follower to stop. The one reader behind
+ * `dropbuild builds logs`, `GET /builds/{id}/log` and the build page.
+ */
+export async function readBuildLog(id: string, deps: LogDeps, offset = 0): Promise<BuildLog | undefined> {
+  const record = await deps.store.get(id);
+  if (!record) return undefined;
+  const terminal = isTerminal(record.status);
+  const archived = await deps.logs.get(id);
+  const live = archived === undefined && !terminal ? await liveLog(id, deps) : undefined;
+  const whole = archived ?? live;
+  const source: LogSource = archived !== undefined ? "archive" : live !== undefined ? "live" : "none";
+  const text = whole ?? "";
+  // Shorter than what the reader has: a new attempt's pod started the log over.
+  const from = offset <= text.length ? offset : 0;
+  const log: BuildLog = {
+    id,
+    status: record.status,
+    source,
+    from,
+    text: text.slice(from),
+    offset: text.length,
+    complete: terminal,
+  };
+  if (whole === undefined) log.note = noLogNote(record.status, record.logNote, deps.cluster !== undefined);
+  return log;
+}

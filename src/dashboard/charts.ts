@@ -85,8 +85,11 @@ export function durationChart(records: BuildRecord[], from: Date, to: Date): str
     const y = height - 4 - ((r.durationSeconds ?? 0) / max) * (height - 12);
     return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="4" fill="${STATUS_COLOURS[r.status]}"><title>${escapeHtml(r.tag)} ${r.status.toLowerCase()} in ${formatDuration(r.durationSeconds)}, ${r.finishedAt}</title></circle>`;
   });
-  const label = `<text x="2" y="10" font-size="10" fill="#4b5563">${formatDuration(Math.round(max))}</text>`;
-  return svg("build duration over time", width, height, label + dots.join(""));
+  const labels = [
+    `<text x="2" y="10" font-size="10" fill="#4b5563">${formatDuration(Math.round(max))}</text>`,
+    `<text x="${width - 2}" y="10" font-size="10" fill="#4b5563" text-anchor="end">${to.toISOString().slice(0, 10)}</text>`,
+  ];
+  return svg("build duration over time", width, height, labels.join("") + dots.join(""));
 }
 
 /** The middle value, for a one-line summary beside the charts. */

@@ -48,6 +48,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 1rem;margin:0}
 dt{color:#4b5563}dd{margin:0;overflow-wrap:anywhere}
 pre.log{background:#111827;color:#e5e7eb;padding:.75rem;border-radius:6px;overflow:auto;max-height:70vh;font-size:13px;white-space:pre-wrap}
 svg{max-width:100%;height:auto}
+td.reason{max-width:28rem;display:-webkit-box;-webkit-line-clamp:3;-webkit-box-orient:vertical;overflow:hidden}
 .paging{display:flex;gap:1rem;margin-top:.75rem}
 @media (max-width:640px){.wide{display:none}main{padding:.5rem}}
 `;

@@ -4,8 +4,10 @@ import { CreateEventBusCommand, EventBridgeClient } from "@aws-sdk/client-eventb
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { S3Event } from "aws-lambda";
+import { inject } from "vitest";
 import { applyRealBuildObjects, realBuildEnvironment } from "../../bed/node/deployment.js";
 import { repoRoot } from "../../bed/paths.js";
+import type { BedInfo } from "../../bed/state.js";
 import { type ApiDeps, createApiHandler } from "../../src/api/handler.js";
 import type { BuildRecord } from "../../src/build/record.js";
 import { type Config, loadConfig } from "../../src/config.js";
@@ -31,10 +33,12 @@ export function bedEnvironment(overrides: Record<string, string> = {}): Record<s
   const info = bed();
   return {
     AWS_REGION: info.aws.region,
-    AWS_ENDPOINT_URL: info.aws.endpoint,
+    // Empty on real AWS (DROPBUILD_TEST_AWS_ENDPOINT=aws): the SDK's own endpoints.
+    ...(info.aws.endpoint ? { AWS_ENDPOINT_URL: info.aws.endpoint } : {}),
     BUILDS_TABLE: overrides.BUILDS_TABLE ?? "unused",
     CONTEXTS_BUCKET: overrides.CONTEXTS_BUCKET ?? "unused",
-    CLUSTER_NAME: info.cluster.name,
+    // On the bed the functions reach moto's EKS cluster with an IAM token; elsewhere the target's kubeconfig.
+    ...(onEmulatedEks() ? { CLUSTER_NAME: info.cluster.name } : { KUBECONFIG_PATH: info.kubeconfigs.functions }),
     REGISTRY,
     SIMULATED_BUILDS: "true",
     ...overrides,
@@ -85,12 +89,7 @@ export async function deployOnBed(
   });
   const environment = bedEnvironment(Object.fromEntries(settings.filter(([, value]) => value !== "")));
   const config = loadConfig(environment);
-  const functionsIdentity = info.identities.functions;
-  if (!functionsIdentity) throw new Error("the bed has no functions identity");
-  const credentials = {
-    accessKeyId: functionsIdentity.accessKeyId,
-    secretAccessKey: functionsIdentity.secretAccessKey,
-  };
+  const credentials = functionsCredentials(info);
   const wired = functionDeps(config, credentials);
   const deps: SubmitDeps = wired.submit;
   const reconcileDeps: ReconcileDeps = { ...wired.reconcile, remainingMs: () => 60_000 };
@@ -126,6 +125,19 @@ export async function deployOnBed(
       return events as S3Event[];
     },
   };
+}
+
+/** Whether the target has the bed's EKS stand-in (both halves are the bed). */
+function onEmulatedEks(): boolean {
+  return inject("capabilities").includes("emulated-eks");
+}
+
+/** The functions' IAM identity on the bed; elsewhere the target's own credentials (there is no role to assume). */
+function functionsCredentials(info: BedInfo): { accessKeyId: string; secretAccessKey: string } {
+  if (!onEmulatedEks()) return { accessKeyId: info.aws.accessKeyId, secretAccessKey: info.aws.secretAccessKey };
+  const functionsIdentity = info.identities.functions;
+  if (!functionsIdentity) throw new Error("the bed has no functions identity");
+  return { accessKeyId: functionsIdentity.accessKeyId, secretAccessKey: functionsIdentity.secretAccessKey };
 }
 
 /** Receive and delete JSON messages until `expected` of those `keep` accepts arrived, or the time is up. */

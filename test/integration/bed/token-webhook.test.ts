@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readIamFile, writeIamFile } from "../../../bed/webhook/iam-file.js";
 import { EKS_TOKEN_PREFIX, makeEksToken } from "../../../src/eks/token.js";
 import { adminKubeConfig, bed, tokenKubeConfig, uniqueName } from "../../support/bed.js";
+import { lacks } from "../../support/needs.js";
 
 const ACCOUNT = "123456789012";
 const mapped = {
@@ -43,7 +44,9 @@ async function listPodsWith(token: string, namespace: string): Promise<number> {
   }
 }
 
-describe("the bed's EKS token webhook", () => {
+const withoutEks = lacks("emulated-eks", "the bed's token webhook and IAM table");
+
+describe.skipIf(withoutEks)("the bed's EKS token webhook", () => {
   const namespace = uniqueName("bed-auth");
 
   beforeAll(async () => {

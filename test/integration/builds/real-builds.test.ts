@@ -15,6 +15,7 @@ import { admin, bed, eventually } from "../../support/bed.js";
 import { reconcileUntil } from "../../support/builds.js";
 import { deployOnBed } from "../../support/deployment.js";
 import { kubernetesFaultProxy, throughProxies } from "../../support/faults.js";
+import { lacks } from "../../support/needs.js";
 import { gzip, tarArchive } from "../../support/tar.js";
 
 /**
@@ -69,7 +70,9 @@ async function runningPod(id: string) {
   );
 }
 
-describe("real builds on the bed's node", () => {
+const withoutNode = lacks("real-node", "kaniko builds on the bed's node and registry");
+
+describe.skipIf(withoutNode)("real builds on the bed's node", () => {
   let env: Deployment;
   let node: RealNodeInfo;
   const repo = (name: string) => `real/${name}-${process.pid}`;

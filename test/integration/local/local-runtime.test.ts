@@ -12,6 +12,7 @@ import type { BuildRecord } from "../../../src/build/record.js";
 import type { LocalState } from "../../../src/local/runtime.js";
 import { eventually } from "../../support/bed.js";
 import { dropbuild } from "../../support/cli.js";
+import { lacks } from "../../support/needs.js";
 import { gzip, sampleContext } from "../../support/tar.js";
 
 /**
@@ -19,7 +20,9 @@ import { gzip, sampleContext } from "../../support/tar.js";
  * Simulated (`--simulate`): the host has one real node and the test run's
  * shared bed holds it; real builds are tested on that bed (test/integration/builds).
  */
-describe("dropbuild local", () => {
+const withoutOwnBed = lacks("bed-control-plane", "`dropbuild local` runs a bed of its own, not the target");
+
+describe.skipIf(withoutOwnBed)("dropbuild local", () => {
   const dir = mkdtempSync(join(tmpdir(), "dropbuild-local-"));
   const local = { DROPBUILD_LOCAL_DIR: dir };
   let env: Record<string, string> = {};

@@ -6,6 +6,7 @@ import { createTriggerHandler } from "../../../src/trigger/handler.js";
 import { makeConnector } from "../../../src/wiring.js";
 import { admin, bed, eventually, tokenKubeConfig } from "../../support/bed.js";
 import { deployOnBed, REGISTRY } from "../../support/deployment.js";
+import { lacks } from "../../support/needs.js";
 import { queryByRepository } from "../../support/records.js";
 import { gzip, sampleContext } from "../../support/tar.js";
 
@@ -19,6 +20,8 @@ async function jobsFor(buildId: string): Promise<V1Job[]> {
   });
   return list.items;
 }
+
+const withoutEks = lacks("emulated-eks", "moto's EKS cluster and an IAM token");
 
 describe("trigger: an S3 upload becomes a validated build and a kaniko Job", () => {
   let env: Awaited<ReturnType<typeof deployOnBed>>;
@@ -120,7 +123,7 @@ describe("trigger: an S3 upload becomes a validated build and a kaniko Job", () 
     expect(await queryByRepository(env.config, "outage/app")).toHaveLength(1);
   });
 
-  it("authenticates to the cluster with the functions' IAM role only", async () => {
+  it.skipIf(withoutEks)("authenticates to the cluster with the functions' IAM role only", async () => {
     // The deployment's connector describes the EKS cluster and presigns STS; prove it reaches the real API server.
     const identity = bed().identities.functions;
     const connection = await makeConnector(env.config, {

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { type BuildRecord, isTerminal } from "../build/record.js";
 import { cancelBuild } from "../builds/cancel.js";
+import { type LogDeps, readBuildLog } from "../builds/log.js";
 import { listBuilds, parseListQuery } from "../builds/query.js";
 import { toolEnvironment } from "../config.js";
-import { KANIKO_CONTAINER } from "../kube/job.js";
 import { colourStatus, formatDuration, formatRecord, formatTable } from "../util/format.js";
 import type { Clients } from "./clients.js";
 import { CliError, type Io } from "./io.js";
@@ -52,24 +52,18 @@ export async function waitForBuild(
 }
 
 export async function buildLogs(id: string, clients: Clients): Promise<string> {
-  const record = await showBuild(id, clients);
-  const archived = await clients.logs.get(id);
-  if (archived) return archived;
-  if (!isTerminal(record.status) && clients.cluster) {
-    const pods = await clients.cluster.listPods(clients.config.namespace, [id]);
-    const newest = pods.sort((a, b) =>
-      String(b.metadata?.creationTimestamp).localeCompare(String(a.metadata?.creationTimestamp)),
-    )[0];
-    const live = newest
-      ? await clients.cluster.podLog(clients.config.namespace, newest.metadata?.name ?? "", KANIKO_CONTAINER)
-      : undefined;
-    if (live) return live;
-    return `(no logs yet: the build is ${record.status})\n`;
-  }
-  if (!isTerminal(record.status))
-    return `(the build is ${record.status}; set CLUSTER_NAME or KUBECONFIG_PATH to read live logs)\n`;
-  return `(${record.logNote ?? "no logs were archived for this build"})\n`;
+  const log = await readBuildLog(id, logDeps(clients));
+  if (!log) throw new CliError(`no build with id ${id}`, 3);
+  return log.note === undefined ? log.text : `(${log.note})\n`;
 }
+
+/** What reading a build's log needs, from a person's clients. */
+export const logDeps = (clients: Clients): LogDeps => ({
+  store: clients.store,
+  logs: clients.logs,
+  cluster: clients.cluster,
+  namespace: clients.config.namespace,
+});
 
 export function registerBuildCommands(program: Command, clients: () => Clients, io: Io): void {
   const builds = program.command("builds").description("list, show, wait for, read logs of, and cancel builds");

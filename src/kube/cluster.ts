@@ -62,14 +62,26 @@ export interface ReconcileCluster extends BuildCluster {
   /** This deployment's build Jobs, one page at a time. */
   listJobs(namespace: string, deployment: string, limit: number, continueToken?: string): Promise<JobPage>;
   listPods(namespace: string, buildIds: string[]): Promise<WirePod[]>;
-  /** undefined when the pod or its log is gone. */
-  podLog(namespace: string, pod: string, container: string): Promise<string | undefined>;
+  /** undefined when the pod or its log is gone. `tailLines`: only the log's last lines. */
+  podLog(namespace: string, pod: string, container: string, options?: PodLogOptions): Promise<string | undefined>;
   /** Remove dropbuild.dev/record; true only for the call that actually removed it. */
   removeRecordFinalizer(job: WireJob): Promise<boolean>;
   /** Unsuspend a queued Job, noting when on the Job; false if it changed meanwhile. */
   release(job: WireJob, at: Date): Promise<boolean>;
   /** Delete a Job and its pods; false if it was already gone. */
   deleteJob(namespace: string, name: string): Promise<boolean>;
+}
+
+/**
+ * What the kubelet answers for a container whose log went with it (a pod
+ * being deleted): it has already answered 200 when it finds out, so the
+ * reason arrives as the log's text.
+ */
+const KUBELET_LOG_GONE = /^unable to retrieve container logs for \S+\s*$/;
+
+export interface PodLogOptions {
+  /** Only this many of the log's last lines (a progress reader needs no more). */
+  tailLines?: number;
 }
 
 const JSON_PATCH = "application/json-patch+json";
@@ -84,11 +96,19 @@ function slimJob(job: WireJob): WireJob {
   return { metadata: slimMeta(job.metadata), spec: { suspend: job.spec?.suspend }, status: job.status };
 }
 
-/** Likewise for pods: the reconciler reads their names, labels and container statuses only. */
+/**
+ * Likewise for pods: their names, labels and container statuses only (the
+ * init containers' too, which tell a build's progress before kaniko starts).
+ */
 function slimPod(pod: WirePod): WirePod {
+  const status = pod.status;
   return {
     metadata: slimMeta(pod.metadata),
-    status: { phase: pod.status?.phase, containerStatuses: pod.status?.containerStatuses },
+    status: {
+      phase: status?.phase,
+      initContainerStatuses: status?.initContainerStatuses,
+      containerStatuses: status?.containerStatuses,
+    },
   };
 }
 
@@ -178,15 +198,21 @@ export class KubernetesBuildCluster implements ReconcileCluster {
     return (list.items ?? []).map(slimPod);
   }
 
-  podLog(namespace: string, pod: string, container: string): Promise<string | undefined> {
-    return this.expecting([400, 404], undefined, () =>
+  async podLog(
+    namespace: string,
+    pod: string,
+    container: string,
+    options: PodLogOptions = {},
+  ): Promise<string | undefined> {
+    const text = await this.expecting([400, 404], undefined, () =>
       this.call<string>("could not read pod log", {
         method: "GET",
         path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`,
-        query: { container },
+        query: { container, tailLines: options.tailLines },
         text: true,
       }),
     );
+    return text !== undefined && KUBELET_LOG_GONE.test(text) ? undefined : text;
   }
 
   /** Remove the record finalizer; only the call that removed it gets true (racing reconcilers). */

@@ -28,6 +28,9 @@ export const KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name";
 /** Holds a finished Job until the reconciler has recorded its outcome (TTL cleanup waits for it). */
 export const RECORD_FINALIZER = "dropbuild.dev/record";
 export const KANIKO_CONTAINER = "kaniko";
+/** The init containers: the first copies the context from S3 to the workspace, the second unpacks it. */
+export const FETCH_CONTAINER = "fetch-context";
+export const UNPACK_CONTAINER = "unpack-context";
 const WORKSPACE_MOUNT = "/workspace";
 /** Build args that steer the local bed's simulated builds; never passed to kaniko. */
 export const SIMULATION_ARGS = {
@@ -263,7 +266,7 @@ function fetchContainer(
     endpoint = ` --endpoint-url ${shellQuote(settings.awsEndpoint)}`;
   }
   return {
-    name: "fetch-context",
+    name: FETCH_CONTAINER,
     image: settings.images.staging,
     command: ["/bin/sh", "-c"],
     args: [
@@ -283,7 +286,7 @@ function unpackContainer(
 ): V1Container {
   const gzip = archive.endsWith(".gz") ? "z" : "";
   return {
-    name: "unpack-context",
+    name: UNPACK_CONTAINER,
     image: settings.images.unpack,
     command: ["/bin/sh", "-c"],
     args: [`set -eu; mkdir -p ${contextDir}; tar -x${gzip}f ${archive} -C ${contextDir}; rm -f ${archive}`],

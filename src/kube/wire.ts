@@ -45,12 +45,21 @@ export interface WireJob {
 
 export interface WireContainerStatus {
   name: string;
-  state?: { terminated?: { exitCode: number; reason?: string; message?: string } };
+  state?: {
+    waiting?: { reason?: string; message?: string };
+    running?: { startedAt?: WireTime };
+    terminated?: { exitCode: number; reason?: string; message?: string };
+  };
 }
 
 export interface WirePod {
   metadata?: WireMeta;
-  status?: { phase?: string; containerStatuses?: WireContainerStatus[] };
+  status?: {
+    phase?: string;
+    /** The Job's init containers (fetch-context, unpack-context), in order. */
+    initContainerStatuses?: WireContainerStatus[];
+    containerStatuses?: WireContainerStatus[];
+  };
 }
 
 export interface WireList<T> {

@@ -2,11 +2,14 @@ import type { Command } from "commander";
 import { type BuildRecord, isTerminal } from "../build/record.js";
 import { cancelBuild } from "../builds/cancel.js";
 import { type LogDeps, readBuildLog } from "../builds/log.js";
+import { readBuildPhase } from "../builds/phase.js";
 import { listBuilds, parseListQuery } from "../builds/query.js";
 import { toolEnvironment } from "../config.js";
-import { colourStatus, formatDuration, formatRecord, formatTable } from "../util/format.js";
+import { formatDuration, formatRecord, formatTable } from "../util/format.js";
 import type { Clients } from "./clients.js";
+import { followBuildLog } from "./follow.js";
 import { CliError, type Io } from "./io.js";
+import { phaseDeps, progressLine, progressPrinter } from "./progress.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -19,6 +22,11 @@ export async function showBuild(id: string, clients: Clients): Promise<BuildReco
 /** Exit codes of `builds wait`: 0 succeeded; 1 failed, rejected or cancelled; 2 timed out. */
 export const WAIT_EXIT = { SUCCEEDED: 0, FAILED: 1, REJECTED: 1, CANCELLED: 1, timeout: 2 } as const;
 
+/**
+ * Follow a build until it finishes, printing its phase (queued with its
+ * position, fetching the context, building a step, pushing) as progress;
+ * without cluster access, its status. The finished record, or undefined on timeout.
+ */
 export async function waitForBuild(
   id: string,
   clients: Clients,
@@ -27,27 +35,22 @@ export async function waitForBuild(
 ): Promise<BuildRecord | undefined> {
   const deadline = Date.now() + options.timeoutMs;
   const started = Date.now();
-  let lastLine = "";
-  const spinner = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-  let tick = 0;
+  const printer = progressPrinter(io, options.quiet);
+  const deps = phaseDeps(clients);
+  let lastStep: string | undefined;
   while (Date.now() < deadline) {
-    const record = await clients.store.get(id);
-    const elapsed = formatDuration(Math.round((Date.now() - started) / 1000));
-    const line = record
-      ? `${colourStatus(record.status, io.colour)} ${record.repository}:${record.tag}  ${elapsed}${record.attempts > 1 ? `  attempt ${record.attempts}` : ""}${record.status === "QUEUED" && record.queuePosition ? `  queue position ${record.queuePosition}` : ""}`
-      : `waiting for the build record  ${elapsed}`;
-    if (!options.quiet) {
-      if (io.interactive) io.progress(`\r\x1b[2K${spinner[tick++ % spinner.length]} ${line}`);
-      else if (line.replace(/\d+[ms]\d*s?/g, "") !== lastLine.replace(/\d+[ms]\d*s?/g, "")) io.progress(`${line}\n`);
-      lastLine = line;
-    }
-    if (record && isTerminal(record.status)) {
-      if (!options.quiet && io.interactive) io.progress("\n");
-      return record;
+    const reading = await readBuildPhase(id, deps, lastStep);
+    lastStep = reading?.phase?.step;
+    if (reading?.problem)
+      printer.warnOnce(`could not read the build's pod, showing its status only: ${reading.problem}`);
+    printer.show(progressLine(reading, io.colour), formatDuration(Math.round((Date.now() - started) / 1000)));
+    if (reading && isTerminal(reading.record.status)) {
+      printer.end();
+      return reading.record;
     }
     await sleep(options.intervalMs ?? 1000);
   }
-  if (!options.quiet && io.interactive) io.progress("\n");
+  printer.end();
   return undefined;
 }
 
@@ -146,8 +149,16 @@ function registerLogs(builds: Command, clients: () => Clients, io: Io): void {
   builds
     .command("logs <id>")
     .description("the builder's logs: archived in S3, or live from the pod while it runs")
+    .option("--follow", "print the log as it grows until the build ends; exit 0 if it succeeded, 1 if not")
     .option("--json", "print { id, logs } as JSON")
-    .action(async (id: string, options: { json?: boolean }) => {
+    .action(async (id: string, options: { follow?: boolean; json?: boolean }) => {
+      if (options.follow && options.json)
+        throw new CliError("--follow streams text; it cannot be used with --json", 64);
+      if (options.follow) {
+        const status = await followBuildLog(id, logDeps(clients()), io);
+        io.exitCode(WAIT_EXIT[status as keyof typeof WAIT_EXIT] ?? 1);
+        return;
+      }
       const text = await buildLogs(id, clients());
       if (options.json) io.json({ id, logs: text });
       else io.out(text);

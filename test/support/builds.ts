@@ -1,3 +1,4 @@
+import { buildIdFor } from "../../src/build/identity.js";
 import type { BuildRecord } from "../../src/build/record.js";
 import { createLogger } from "../../src/log.js";
 import { type ReconcileReport, reconcile } from "../../src/reconcile/reconcile.js";
@@ -9,17 +10,30 @@ type Deployment = Awaited<ReturnType<typeof deployOnBed>>;
 const logger = createLogger("test");
 
 /** Upload a sample context and run the trigger on its real S3 notification; returns the build id. */
-export async function submitSample(env: Deployment, key: string, buildArgs?: Record<string, string>): Promise<string> {
-  await env.upload(key, gzip(sampleContext()), buildArgs ? { "build-args": JSON.stringify(buildArgs) } : undefined);
+export function submitSample(env: Deployment, key: string, buildArgs?: Record<string, string>): Promise<string> {
+  return submitContext(
+    env,
+    key,
+    gzip(sampleContext()),
+    buildArgs ? { "build-args": JSON.stringify(buildArgs) } : undefined,
+  );
+}
+
+/** Upload a context (its bytes, its object metadata) and run the trigger on its S3 notification; returns the build id. */
+export async function submitContext(
+  env: Deployment,
+  key: string,
+  body: Buffer,
+  metadata?: Record<string, string>,
+): Promise<string> {
+  await env.upload(key, body, metadata);
   const events = await env.notifications(1);
   const handler = createTriggerHandler(env.deps, logger);
   for (const event of events) await handler(event);
-  const encoded = events[0]?.Records[0]?.s3.object.key ?? "";
-  const { buildIdFor } = await import("../../src/build/identity.js");
   const record = events[0]?.Records[0]?.s3;
   return buildIdFor({
     bucket: record?.bucket.name ?? "",
-    key: decodeURIComponent(encoded.replaceAll("+", " ")),
+    key: decodeURIComponent((record?.object.key ?? "").replaceAll("+", " ")),
     versionId: record?.object.versionId,
     etag: record?.object.eTag,
   });

@@ -131,6 +131,7 @@ const schemas = {
       id: text,
       status: { enum: [...BUILD_STATUSES] },
       source: { enum: ["archive", "live", "none"] },
+      pod: { type: "string", description: "The builder pod a live log comes from; absent for the archive." },
       from: {
         type: "integer",
         minimum: 0,
@@ -218,6 +219,10 @@ export const openApiDocument = {
             type: "string",
             pattern: "^\\d+$",
           }),
+          queryParameter(
+            "pod",
+            'The `pod` of the previous read ("" when it was the archive): when this read is of another log (a retry\'s new pod, or the archive that replaced the live log), it starts at 0.',
+          ),
         ],
         {
           "200": jsonBody(ref("BuildLog"), "The log from the offset on."),

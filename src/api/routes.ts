@@ -13,6 +13,9 @@ export const LIST_PARAMETERS = ["repository", "status", "since", "until", "limit
 const notFound = (id: string) => problem(404, `no build with id ${id}`);
 const noCluster = (what: string) => problem(503, `this API has no cluster access to ${what}`);
 
+/** A pod name as Kubernetes allows it (DNS-1123 subdomain), or "" for the archive. */
+const POD_NAME = /^$|^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
 /** A log offset: characters of the log the reader already has. */
 function parseOffset(value: string | undefined): number | string {
   if (value === undefined) return 0;
@@ -51,11 +54,14 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     {
       method: "GET",
       path: "/builds/{id}/log",
-      query: ["offset"],
+      query: ["offset", "pod"],
       async handle({ params, query }) {
         const offset = parseOffset(query.offset);
         if (typeof offset === "string") return problem(400, offset);
-        const log = await readBuildLog(params.id ?? "", deps, offset);
+        const pod = query.pod;
+        if (pod !== undefined && !POD_NAME.test(pod))
+          return problem(400, `pod ${JSON.stringify(pod.slice(0, 80))} is not a pod name (or "" for the archive)`);
+        const log = await readBuildLog(params.id ?? "", deps, { offset, pod });
         return log ? json(200, log) : notFound(params.id ?? "");
       },
     },

@@ -13,7 +13,12 @@ export interface BuildLog {
   id: string;
   status: BuildStatus;
   source: LogSource;
-  /** Where `text` starts in the whole log: the offset asked for, or 0 when the log started over (a retry's new pod). */
+  /** The builder pod a live log is read from; absent for the archive (every attempt, each under a heading). */
+  pod?: string;
+  /**
+   * Where `text` starts: the offset asked for, or 0 when the offset counted in
+   * another log (a retry's new pod, or the archive that replaced the live log).
+   */
   from: number;
   /** The log from `from` on. */
   text: string;
@@ -40,11 +45,18 @@ export function newestPod(pods: WirePod[]): WirePod | undefined {
   )[0];
 }
 
-async function liveLog(id: string, deps: LogDeps): Promise<string | undefined> {
+async function liveLog(id: string, deps: LogDeps): Promise<{ pod: string; text: string } | undefined> {
   if (!deps.cluster) return undefined;
-  const pod = newestPod(await deps.cluster.listPods(deps.namespace, [id]));
-  const name = pod?.metadata?.name;
-  return name ? deps.cluster.podLog(deps.namespace, name, KANIKO_CONTAINER) : undefined;
+  const pod = newestPod(await deps.cluster.listPods(deps.namespace, [id]))?.metadata?.name;
+  const text = pod ? await deps.cluster.podLog(deps.namespace, pod, KANIKO_CONTAINER) : undefined;
+  return pod && text !== undefined ? { pod, text } : undefined;
+}
+
+/** Where a reader's last read came from: a live pod's name, or undefined for the archive. */
+export interface ReadFrom {
+  offset: number;
+  /** Given, the offset counts in this pod's log (or the archive, for ""), and a read of another log starts at 0. */
+  pod?: string;
 }
 
 /** Why a build has no log to show yet (or any more). */
@@ -60,17 +72,21 @@ function noLogNote(status: BuildStatus, logNote: string | undefined, hasCluster:
  * `complete` tells a follower to stop. The one reader behind
  * `dropbuild builds logs`, `GET /builds/{id}/log` and the build page.
  */
-export async function readBuildLog(id: string, deps: LogDeps, offset = 0): Promise<BuildLog | undefined> {
+export async function readBuildLog(
+  id: string,
+  deps: LogDeps,
+  at: ReadFrom = { offset: 0 },
+): Promise<BuildLog | undefined> {
   const record = await deps.store.get(id);
   if (!record) return undefined;
   const terminal = isTerminal(record.status);
   const archived = await deps.logs.get(id);
   const live = archived === undefined && !terminal ? await liveLog(id, deps) : undefined;
-  const whole = archived ?? live;
+  const text = archived ?? live?.text ?? "";
   const source: LogSource = archived !== undefined ? "archive" : live !== undefined ? "live" : "none";
-  const text = whole ?? "";
-  // Shorter than what the reader has: a new attempt's pod started the log over.
-  const from = offset <= text.length ? offset : 0;
+  // Another log than the reader's (shorter: a new attempt's pod started over), so their offset means nothing here.
+  const sameLog = at.pod === undefined || at.pod === (live?.pod ?? "");
+  const from = sameLog && at.offset <= text.length ? at.offset : 0;
   const log: BuildLog = {
     id,
     status: record.status,
@@ -80,6 +96,8 @@ export async function readBuildLog(id: string, deps: LogDeps, offset = 0): Promi
     offset: text.length,
     complete: terminal,
   };
-  if (whole === undefined) log.note = noLogNote(record.status, record.logNote, deps.cluster !== undefined);
+  if (live) log.pod = live.pod;
+  if (archived === undefined && live === undefined)
+    log.note = noLogNote(record.status, record.logNote, deps.cluster !== undefined);
   return log;
 }

@@ -84,6 +84,7 @@ function registerList(builds: Command, clients: () => Clients, io: Io): void {
     .option("--repository <repository>", "only this repository")
     .option("--status <status>", "only this status (QUEUED, RUNNING, SUCCEEDED, FAILED, REJECTED, CANCELLED)")
     .option("--since <time>", "submitted since an ISO time or an age (30m, 12h, 7d)")
+    .option("--until <time>", "submitted until an ISO time or an age (with --since: a time range)")
     .option("--limit <n>", "at most this many", "50")
     .option("--cursor <cursor>", "continue from a previous --json page")
     .option("--json", "print JSON ({ builds, cursor }) for scripts")
@@ -93,6 +94,7 @@ function registerList(builds: Command, clients: () => Clients, io: Io): void {
           repository: options.repository as string | undefined,
           status: options.status as string | undefined,
           since: options.since as string | undefined,
+          until: options.until as string | undefined,
           limit: options.limit as string | undefined,
           cursor: options.cursor as string | undefined,
         },

@@ -97,7 +97,7 @@ function reader(id: string, deps: LogDeps, io: Io): Read {
   return async (offset) => {
     let log: BuildLog | undefined;
     try {
-      log = await readBuildLog(id, deps, offset);
+      log = await readBuildLog(id, deps, { offset });
     } catch (error: unknown) {
       failures += 1;
       if (failures >= MAX_FAILED_READS) throw error;

@@ -84,13 +84,13 @@ function details(record: BuildRecord): string {
 }
 
 /** Follows a running build's log: polls GET /builds/{id}/log from the offset it has, reloads when the build ends. */
-const followScript = (id: string, offset: number) => `(function(){
-var pre=document.getElementById("log"),state=document.getElementById("log-state"),offset=${offset};
-function poll(){fetch("/builds/${id}/log?offset="+offset,{headers:{accept:"application/json"}}).then(function(r){return r.json();}).then(function(log){
+const followScript = (id: string, log: BuildLog) => `(function(){
+var pre=document.getElementById("log"),state=document.getElementById("log-state"),offset=${log.offset},pod=${JSON.stringify(log.pod ?? "")};
+function poll(){fetch("/builds/${id}/log?offset="+offset+"&pod="+encodeURIComponent(pod),{headers:{accept:"application/json"}}).then(function(r){return r.json();}).then(function(log){
+if(log.complete){state.textContent="The build finished: "+log.status+".";setTimeout(function(){location.reload();},500);return;}
 if(log.from<offset){pre.textContent="";}
 if(log.text){var atEnd=pre.scrollTop+pre.clientHeight>=pre.scrollHeight-4;pre.textContent+=log.text;if(atEnd)pre.scrollTop=pre.scrollHeight;}
-offset=log.offset;
-if(log.complete){state.textContent="The build finished: "+log.status+".";setTimeout(function(){location.reload();},500);return;}
+offset=log.offset;pod=log.pod||"";
 state.textContent=log.note?log.note:"Following the log as it grows.";
 setTimeout(poll,1500);}).catch(function(){state.textContent="Could not read the log; retrying.";setTimeout(poll,3000);});}
 setTimeout(poll,1500);})();`;
@@ -114,7 +114,7 @@ ${data.canCancel ? `<form id="cancel"><button class="danger" type="submit">Cance
 <section aria-labelledby="log-h"><h2 id="log-h">Log <span class="muted">(${log.source === "archive" ? "archived" : log.source === "live" ? "live from the builder pod" : "none"})</span></h2>
 <p id="log-state" class="muted" role="status">${escapeHtml(log.note ?? (following ? "Following the log as it grows." : ""))}</p>
 <pre id="log" class="log" tabindex="0" aria-label="build log">${escapeHtml(log.text)}</pre></section>`;
-  const scripts = [following ? followScript(record.id, log.offset) : "", data.canCancel ? cancelScript(record.id) : ""];
+  const scripts = [following ? followScript(record.id, log) : "", data.canCancel ? cancelScript(record.id) : ""];
   return layout(body, {
     title: `${imageName(record)} ${record.status}: ${data.title}`,
     heading: data.title,

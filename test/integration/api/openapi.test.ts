@@ -94,6 +94,14 @@ describe("the HTTP API, as its OpenAPI document describes it", () => {
     expect(whole.json).toMatchObject({ source: "archive", from: 0, text: archivedLog, complete: true });
     const rest = await api.call("GET", `/builds/${finished.id}/log`, { offset: "17" });
     expect(rest.json).toMatchObject({ from: 17, text: archivedLog.slice(17), offset: archivedLog.length });
+    // An offset read in the archive ("") counts there; one read in a pod's live log does not.
+    const archiveOffset = await api.call("GET", `/builds/${finished.id}/log`, { offset: "17", pod: "" });
+    expect(archiveOffset.json).toMatchObject({ from: 17, text: archivedLog.slice(17) });
+    const liveOffset = await api.call("GET", `/builds/${finished.id}/log`, { offset: "17", pod: "dropbuild-x-abcde" });
+    expect(liveOffset.json).toMatchObject({ from: 0, text: archivedLog });
+    expect((await api.call("GET", `/builds/${finished.id}/log`, { pod: "Not A Pod" })).json.error).toMatch(
+      /^pod "Not A Pod" is not a pod name/,
+    );
 
     const waiting = await api.call("GET", `/builds/${queued[0]}/log`);
     expect(waiting.json).toMatchObject({ source: "none", complete: false, note: "no logs yet: the build is QUEUED" });

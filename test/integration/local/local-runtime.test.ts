@@ -98,6 +98,10 @@ describe.skipIf(withoutOwnBed)("dropbuild local", () => {
       { cli: ["--repository", "examples/hello"], query: "repository=examples%2Fhello" },
       { cli: ["--status", "FAILED", "--limit", "5"], query: "status=FAILED&limit=5" },
       { cli: ["--since", "2026-01-01T00:00:00Z", "--limit", "2"], query: "since=2026-01-01T00%3A00%3A00Z&limit=2" },
+      {
+        cli: ["--since", "2026-01-01T00:00:00Z", "--until", "2099-01-01T00:00:00Z"],
+        query: "since=2026-01-01T00%3A00%3A00Z&until=2099-01-01T00%3A00%3A00Z",
+      },
     ]) {
       const cli = await dropbuild(["builds", "list", "--json", ...filters.cli], env);
       const api = await fetch(`${env.DROPBUILD_API_URL}/builds?${filters.query}`);

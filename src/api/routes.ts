@@ -31,6 +31,11 @@ function parseOffset(value: string | undefined): number | string {
  * nothing a caller sends reaches DynamoDB or the cluster unchecked.
  */
 export function apiRoutes(deps: ApiDeps): Route[] {
+  return [...readRoutes(deps), ...actionRoutes(deps)];
+}
+
+/** Reading builds and their logs. */
+function readRoutes(deps: ApiDeps): Route[] {
   return [
     {
       method: "GET",
@@ -65,6 +70,12 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         return log ? json(200, log) : notFound(params.id ?? "");
       },
     },
+  ];
+}
+
+/** Cancelling, the queue, and this API's description. */
+function actionRoutes(deps: ApiDeps): Route[] {
+  return [
     {
       method: "POST",
       path: "/builds/{id}/cancel",

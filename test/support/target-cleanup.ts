@@ -16,8 +16,16 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { DeleteQueueCommand, paginateListQueues, SQSClient } from "@aws-sdk/client-sqs";
-import { BatchV1Api, CoreV1Api, KubeConfig, StorageV1Api } from "@kubernetes/client-node";
+import {
+  BatchV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  StorageV1Api,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
 import type { BedInfo } from "../../bed/state.js";
+import { RECORD_FINALIZER } from "../../src/kube/job.js";
 
 /** What a target holds that a test run may create: names per kind. */
 export interface Inventory {
@@ -153,11 +161,27 @@ async function removeKubernetesObjects(info: BedInfo, created: Inventory): Promi
   const kc = new KubeConfig();
   kc.loadFromFile(info.kubeconfigs.admin);
   const batch = kc.makeApiClient(BatchV1Api);
-  for (const name of created.defaultJobs) {
-    await batch.deleteNamespacedJob({ name, namespace: "default", propagationPolicy: "Background" });
-  }
+  for (const name of created.defaultJobs) await deleteJob(batch, name, "default");
   const core = kc.makeApiClient(CoreV1Api);
-  for (const name of created.namespaces) await core.deleteNamespace({ name });
+  for (const name of created.namespaces) {
+    // A Job keeps dropbuild's record finalizer until a reconcile records it; a test need not reconcile every build.
+    const jobs = await batch.listNamespacedJob({ namespace: name });
+    for (const job of jobs.items) await releaseJob(batch, job.metadata?.name ?? "", name, job.metadata?.finalizers);
+    await core.deleteNamespace({ name });
+  }
   const storage = kc.makeApiClient(StorageV1Api);
   for (const name of created.storageClasses) await storage.deleteStorageClass({ name });
+}
+
+async function deleteJob(batch: BatchV1Api, name: string, namespace: string): Promise<void> {
+  const job = await batch.readNamespacedJob({ name, namespace });
+  await releaseJob(batch, name, namespace, job.metadata?.finalizers);
+  await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: "Background" });
+}
+
+/** Take dropbuild's record finalizer off a Job, so that deleting it (or its namespace) completes. */
+async function releaseJob(batch: BatchV1Api, name: string, namespace: string, finalizers: string[] = []) {
+  if (!finalizers.includes(RECORD_FINALIZER)) return;
+  const body = { metadata: { finalizers: finalizers.filter((f) => f !== RECORD_FINALIZER) } };
+  await batch.patchNamespacedJob({ name, namespace, body }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
 }

@@ -31,10 +31,15 @@ export async function externalTarget(
     async removeWhatTheRunCreated() {
       const created = createdSince(before, await inventory(info, halves));
       await removeCreated(info, created);
-      const left = await eventually("the run's resources to be gone from the target", async () => {
-        const remaining = createdSince(before, await inventory(info, halves));
-        return isEmpty(remaining) ? remaining : undefined;
-      }).catch(async () => createdSince(before, await inventory(info, halves)));
+      const left = await eventually(
+        "the run's resources to be gone from the target",
+        async () => {
+          const remaining = createdSince(before, await inventory(info, halves));
+          return isEmpty(remaining) ? remaining : undefined;
+          // A namespace goes once the namespace controller has deleted everything in it: hundreds of pods take minutes.
+        },
+        300_000,
+      ).catch(async () => createdSince(before, await inventory(info, halves)));
       if (!isEmpty(left)) throw new Error(`the run left on the target: ${JSON.stringify(nonEmpty(left))}`);
       process.stderr.write(`removed from the target what the run created: ${JSON.stringify(nonEmpty(created))}\n`);
     },

@@ -179,20 +179,28 @@ export function rebuildDeps(clients: FunctionClients): RebuildDeps {
   };
 }
 
-/** What the HTTP API and its status page run with: the table, the log archive, and the cluster. */
-export function apiDeps(clients: FunctionClients): ApiDeps {
-  const { config, store, logs, events, cluster, now } = clients;
+/** What the HTTP API and its status page run with, from any set of clients (a function's, or a person's). */
+export function apiDepsOf(
+  clients: Pick<ApiDeps, "store" | "logs" | "events" | "cluster">,
+  settings: { namespace: string; buildsTable: string; maxConcurrentBuilds: number },
+  now: () => Date = () => new Date(),
+): ApiDeps {
   return {
-    store,
-    logs,
-    events,
-    cluster,
-    namespace: config.namespace,
-    deployment: config.buildsTable,
-    maxConcurrentBuilds: config.maxConcurrentBuilds,
+    store: clients.store,
+    logs: clients.logs,
+    events: clients.events,
+    cluster: clients.cluster,
+    namespace: settings.namespace,
+    deployment: settings.buildsTable,
+    maxConcurrentBuilds: settings.maxConcurrentBuilds,
     now,
-    title: `dropbuild (${config.buildsTable})`,
+    title: `dropbuild (${settings.buildsTable})`,
   };
+}
+
+/** What the API function runs with: the table, the log archive, and the cluster. */
+export function apiDeps(clients: FunctionClients): ApiDeps {
+  return apiDepsOf(clients, clients.config, clients.now);
 }
 
 /**

@@ -10,7 +10,7 @@ export const json = (statusCode: number, body: unknown): ApiResult => ({
 
 export const html = (statusCode: number, body: string): ApiResult => ({
   statusCode,
-  headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
+  headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "x-frame-options": "DENY" },
   body,
 });
 

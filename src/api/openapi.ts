@@ -1,4 +1,6 @@
 import { BUILD_STATUSES } from "../build/record.js";
+import { LIST_PARAMETERS } from "../builds/query.js";
+import { BUILD_ID } from "./router.js";
 
 /**
  * The HTTP API's description (OpenAPI 3.1), served at /openapi.json. The
@@ -22,7 +24,7 @@ const idParameter = {
   in: "path",
   required: true,
   description: "The build's id: 16 lowercase hex digits, derived from the upload.",
-  schema: { type: "string", pattern: "^[0-9a-f]{16}$" },
+  schema: { type: "string", pattern: BUILD_ID.source },
 } as const;
 const queryParameter = (name: string, description: string, schema: object = text) => ({
   name,
@@ -32,14 +34,16 @@ const queryParameter = (name: string, description: string, schema: object = text
   schema,
 });
 
-const LIST_FILTERS = [
-  queryParameter("repository", 'Only this repository ("-" for rejected uploads whose key named none).'),
-  queryParameter("status", "Only builds with this status (any case).", { type: "string" }),
-  queryParameter("since", "Submitted at or after this ISO time, or this long ago (30m, 12h, 7d)."),
-  queryParameter("until", "Submitted at or before this ISO time, or this long ago."),
-  queryParameter("limit", "At most this many builds (1 to 1000, default 50).", { type: "string", pattern: "^\\d+$" }),
-  queryParameter("cursor", "Where the previous page stopped (its `cursor`); the same filters must be sent."),
-];
+/** What each list filter means (the names are LIST_PARAMETERS, shared with the route and the page). */
+const FILTER_DOCS: Record<(typeof LIST_PARAMETERS)[number], [string, object?]> = {
+  repository: ['Only this repository ("-" for rejected uploads whose key named none).'],
+  status: ["Only builds with this status (any case)."],
+  since: ["Submitted at or after this ISO time, or this long ago (30m, 12h, 7d)."],
+  until: ["Submitted at or before this ISO time, or this long ago."],
+  limit: ["At most this many builds (1 to 1000, default 50).", { type: "string", pattern: "^\\d+$" }],
+  cursor: ["Where the previous page stopped (its `cursor`); the same filters must be sent."],
+};
+const LIST_FILTERS = LIST_PARAMETERS.map((name) => queryParameter(name, ...FILTER_DOCS[name]));
 
 const Build = {
   type: "object",
@@ -60,7 +64,7 @@ const Build = {
     "expiresAt",
   ],
   properties: {
-    id: { type: "string", pattern: "^[0-9a-f]{16}$" },
+    id: { type: "string", pattern: BUILD_ID.source },
     status: { enum: [...BUILD_STATUSES] },
     statusRank: { type: "integer", minimum: 0, maximum: 2 },
     repository: text,
@@ -121,7 +125,12 @@ const schemas = {
   CancelResult: {
     type: "object",
     required: ["outcome", "record"],
-    properties: { outcome: { enum: ["cancelled", "already-finished"] }, record: ref("Build") },
+    properties: { outcome: { const: "cancelled" }, record: ref("Build") },
+  },
+  AlreadyFinished: {
+    type: "object",
+    required: ["error", "outcome", "record"],
+    properties: { error: text, outcome: { const: "already-finished" }, record: ref("Build") },
   },
   BuildLog: {
     type: "object",
@@ -175,6 +184,7 @@ const jsonOperation = (operationId: string, summary: string, parameters: object[
     ...responses,
     "400": error("A parameter is wrong; the message names it."),
     "405": error("The path exists, but not with this method."),
+    default: error("Anything else (500): a fault of the API's, logged by the function."),
   },
 });
 const pageOperation = (operationId: string, summary: string, parameters: object[], responses: Responses) => ({
@@ -186,6 +196,7 @@ const pageOperation = (operationId: string, summary: string, parameters: object[
     ...responses,
     "400": page("A parameter is wrong; the page names it."),
     "405": page("The path exists, but not with this method."),
+    default: page("Anything else (500): a fault of the API's, logged by the function."),
   },
 });
 
@@ -239,10 +250,7 @@ export const openApiDocument = {
         {
           "200": jsonBody(ref("CancelResult"), "Cancelled."),
           "404": unknownBuild,
-          "409": jsonBody(
-            { allOf: [ref("Error"), ref("CancelResult")] },
-            "The build had already finished; its record is returned.",
-          ),
+          "409": jsonBody(ref("AlreadyFinished"), "The build had already finished; its record is returned."),
           "503": noCluster,
         },
       ),
@@ -283,5 +291,18 @@ export const openApiDocument = {
       ),
     },
   },
-  components: { schemas },
+  // Deployed, every route takes only IAM-signed requests (API Gateway answers an unsigned one 403 itself).
+  security: [{ sigv4: [] }],
+  components: {
+    schemas,
+    securitySchemes: {
+      sigv4: {
+        type: "apiKey",
+        name: "Authorization",
+        in: "header",
+        description:
+          "AWS Signature Version 4 (API Gateway IAM authorization, service execute-api). `dropbuild dashboard` serves the same API on localhost, signing nothing: it reads with your own credentials.",
+      },
+    },
+  },
 };

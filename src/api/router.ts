@@ -22,15 +22,23 @@ export interface Route {
 }
 
 /** Build ids are derived from the upload: 16 lowercase hex digits (src/build/identity.ts). */
-const BUILD_ID = /^[0-9a-f]{16}$/;
+export const BUILD_ID = /^[0-9a-f]{16}$/;
+
+/** What a route's failure becomes, in the route's own format (a page answers in HTML). */
+export type OnError = (error: unknown, refuse: (status: number, message: string) => ApiResult) => ApiResult;
 
 /** Checks of path parameters: a bad one is a 400 naming it. */
 const PARAMETER_CHECKS: Record<string, { pattern: RegExp; says: string }> = {
   id: { pattern: BUILD_ID, says: "is not a build id (16 lowercase hex digits)" },
 };
 
-const templateRegex = (path: string) =>
-  new RegExp(`^${path.replace(/\{([a-z]+)\}/g, (_m, name: string) => `(?<${name}>[^/]+)`)}$`);
+/** The path's regex: its text literal (a "." is a dot), each {name} one segment. */
+export const templateRegex = (path: string) =>
+  new RegExp(
+    `^${path
+      .replace(/[.*+?^$()|[\]\\]/g, "\\$&")
+      .replace(/\{([a-z]+)\}/g, (_m, name: string) => `(?<${name}>[^/]+)`)}$`,
+  );
 
 function unknownParameter(route: Route, query: Record<string, string | undefined>): string | undefined {
   const unknown = Object.keys(query).find((name) => !route.query.includes(name));
@@ -50,9 +58,9 @@ function badParameter(params: Record<string, string>): string | undefined {
 /**
  * Find the route for a request and run it: 404 for no path, 405 for a path
  * without that method, 400 for a bad path or query parameter, each with a
- * message naming what is wrong.
+ * message naming what is wrong; what the route throws goes to `onError`.
  */
-export function createRouter(routes: Route[]) {
+export function createRouter(routes: Route[], onError: OnError) {
   const compiled = routes.map((route) => ({ route, regex: templateRegex(route.path) }));
   return async (event: APIGatewayProxyEventV2): Promise<ApiResult> => {
     const { method, path } = requestLine(event);
@@ -73,6 +81,10 @@ export function createRouter(routes: Route[]) {
     const query = event.queryStringParameters ?? {};
     const unknown = unknownParameter(found.route, query);
     if (unknown) return refuse(400, unknown);
-    return found.route.handle({ params, query, caller: callerOf(event) });
+    try {
+      return await found.route.handle({ params, query, caller: callerOf(event) });
+    } catch (error: unknown) {
+      return onError(error, refuse);
+    }
   };
 }

@@ -1,14 +1,14 @@
 import { cancelBuild } from "../builds/cancel.js";
 import { readBuildLog } from "../builds/log.js";
-import { listBuilds, parseListQuery } from "../builds/query.js";
-import { readQueue } from "../builds/queue-view.js";
+import { LIST_PARAMETERS, listBuilds, parseListQuery } from "../builds/query.js";
+import { readApiQueue } from "../builds/queue-view.js";
 import type { ApiDeps } from "./deps.js";
 import { json, problem } from "./http.js";
 import { openApiDocument } from "./openapi.js";
 import type { Route } from "./router.js";
 
-/** The list filters, shared by GET /builds and the status page's list. */
-export const LIST_PARAMETERS = ["repository", "status", "since", "until", "limit", "cursor"] as const;
+/** Characters of log per answer: well inside Lambda's 6 MB response, even JSON-escaped; read on from `offset`. */
+export const LOG_READ_MAX = 1_000_000;
 
 const notFound = (id: string) => problem(404, `no build with id ${id}`);
 const noCluster = (what: string) => problem(503, `this API has no cluster access to ${what}`);
@@ -20,7 +20,7 @@ const POD_NAME = /^$|^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 function parseOffset(value: string | undefined): number | string {
   if (value === undefined) return 0;
   const offset = Number(value);
-  if (value.trim() === "" || !Number.isSafeInteger(offset) || offset < 0)
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(offset))
     return `offset ${JSON.stringify(value.slice(0, 80))} must be a whole number of characters, 0 or more`;
   return offset;
 }
@@ -66,7 +66,7 @@ function readRoutes(deps: ApiDeps): Route[] {
         const pod = query.pod;
         if (pod !== undefined && !POD_NAME.test(pod))
           return problem(400, `pod ${JSON.stringify(pod.slice(0, 80))} is not a pod name (or "" for the archive)`);
-        const log = await readBuildLog(params.id ?? "", deps, { offset, pod });
+        const log = await readBuildLog(params.id ?? "", deps, { offset, pod, max: LOG_READ_MAX });
         return log ? json(200, log) : notFound(params.id ?? "");
       },
     },
@@ -97,9 +97,8 @@ function actionRoutes(deps: ApiDeps): Route[] {
       path: "/queue",
       query: [],
       async handle() {
-        if (!deps.cluster) return noCluster("read the queue");
-        const view = await readQueue({ ...deps, cluster: deps.cluster, cap: deps.maxConcurrentBuilds });
-        return json(200, view);
+        const view = await readApiQueue(deps);
+        return typeof view === "string" ? problem(503, view) : json(200, view);
       },
     },
     {

@@ -1,5 +1,5 @@
 import type { LogArchive } from "../aws/log-archive.js";
-import { type BuildStatus, isTerminal } from "../build/record.js";
+import { type BuildRecord, type BuildStatus, isTerminal } from "../build/record.js";
 import type { ReconcileCluster } from "../kube/cluster.js";
 import { KANIKO_CONTAINER } from "../kube/job.js";
 import type { WirePod } from "../kube/wire.js";
@@ -57,6 +57,10 @@ export interface ReadFrom {
   offset: number;
   /** Given, the offset counts in this pod's log (or the archive, for ""), and a read of another log starts at 0. */
   pod?: string;
+  /** At most this many characters; `offset` then says where to go on, and `complete` waits for the end. */
+  max?: number;
+  /** Start no earlier than this many characters before the end (a page shows the end of a long log). */
+  tail?: number;
 }
 
 /** Why a build has no log to show yet (or any more). */
@@ -78,23 +82,31 @@ export async function readBuildLog(
   at: ReadFrom = { offset: 0 },
 ): Promise<BuildLog | undefined> {
   const record = await deps.store.get(id);
-  if (!record) return undefined;
+  return record ? readLogOf(record, deps, at) : undefined;
+}
+
+/** readBuildLog for a record already read. */
+export async function readLogOf(record: BuildRecord, deps: LogDeps, at: ReadFrom = { offset: 0 }): Promise<BuildLog> {
   const terminal = isTerminal(record.status);
-  const archived = await deps.logs.get(id);
-  const live = archived === undefined && !terminal ? await liveLog(id, deps) : undefined;
-  const text = archived ?? live?.text ?? "";
+  // Only an archived build has an archive (settle and cancel set logLocation once it is written).
+  const archived = record.logLocation ? await deps.logs.get(record.id) : undefined;
+  const live = archived === undefined && !terminal ? await liveLog(record.id, deps) : undefined;
+  const whole = archived ?? live?.text ?? "";
   const source: LogSource = archived !== undefined ? "archive" : live !== undefined ? "live" : "none";
   // Another log than the reader's (shorter: a new attempt's pod started over), so their offset means nothing here.
   const sameLog = at.pod === undefined || at.pod === (live?.pod ?? "");
-  const from = sameLog && at.offset <= text.length ? at.offset : 0;
+  let from = sameLog && at.offset <= whole.length ? at.offset : 0;
+  if (at.tail !== undefined) from = Math.max(from, whole.length - at.tail);
+  const text = whole.slice(from, at.max === undefined ? undefined : from + at.max);
+  const offset = from + text.length;
   const log: BuildLog = {
-    id,
+    id: record.id,
     status: record.status,
     source,
     from,
-    text: text.slice(from),
-    offset: text.length,
-    complete: terminal,
+    text,
+    offset,
+    complete: terminal && offset === whole.length,
   };
   if (live) log.pod = live.pod;
   if (archived === undefined && live === undefined)

@@ -9,6 +9,9 @@ export interface BuildList {
   cursor?: string;
 }
 
+/** The list filters, by name: `builds list`'s flags, GET /builds's and the status page's parameters. */
+export const LIST_PARAMETERS = ["repository", "status", "since", "until", "limit", "cursor"] as const;
+
 const RELATIVE = /^(\d+)\s*(s|m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -56,7 +59,7 @@ export function parseListQuery(raw: Record<string, string | undefined>, now: Dat
     return refuse(`until ${JSON.stringify(raw.until)} is before since ${JSON.stringify(raw.since)}`);
   if (raw.limit !== undefined) {
     const limit = Number(raw.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    if (!/^\d+$/.test(raw.limit) || limit < 1 || limit > 1000)
       return refuse(`limit "${raw.limit}" must be a whole number from 1 to 1000`);
     query.limit = limit;
   }

@@ -76,3 +76,15 @@ export async function readQueue(deps: QueueViewDeps): Promise<QueueView> {
     })),
   };
 }
+
+/** What the API and its queue page show: the queue, or why there is none (no cluster access). */
+export async function readApiQueue(deps: {
+  cluster?: ReconcileCluster;
+  store: Pick<BuildLedger, "getMany">;
+  namespace: string;
+  deployment: string;
+  maxConcurrentBuilds: number;
+}): Promise<QueueView | string> {
+  if (!deps.cluster) return "this API has no cluster access to read the queue";
+  return readQueue({ ...deps, cluster: deps.cluster, cap: deps.maxConcurrentBuilds });
+}

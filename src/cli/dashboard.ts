@@ -2,27 +2,14 @@ import type { Command } from "commander";
 import { createApiHandler } from "../api/handler.js";
 import { startLocalHttp } from "../dashboard/server.js";
 import { createLogger } from "../log.js";
+import { apiDepsOf } from "../wiring.js";
 import type { Clients } from "./clients.js";
 import type { Io } from "./io.js";
 import { stopOnSignals } from "./local.js";
 
 /** The status page and API as the API function serves them, on the user's own clients. */
-export function dashboardApi(c: Clients) {
-  return createApiHandler(
-    {
-      store: c.store,
-      logs: c.logs,
-      events: c.events,
-      cluster: c.cluster,
-      namespace: c.config.namespace,
-      deployment: c.config.buildsTable,
-      maxConcurrentBuilds: c.config.maxConcurrentBuilds,
-      now: () => new Date(),
-      title: `dropbuild (${c.config.buildsTable})`,
-    },
-    createLogger("dropbuild-dashboard"),
-  );
-}
+export const dashboardApi = (c: Clients) =>
+  createApiHandler(apiDepsOf(c, c.config), createLogger("dropbuild-dashboard"));
 
 /** `dropbuild dashboard`: the status page on localhost, read with the user's own AWS credentials. */
 export function registerDashboardCommand(program: Command, clients: () => Clients, io: Io): void {

@@ -83,10 +83,13 @@ function details(record: BuildRecord): string {
     .join("")}</dl>`;
 }
 
+/** A value written into an inline script: JSON that cannot close the script element. */
+const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c");
+
 /** Follows a running build's log: polls GET /builds/{id}/log from the offset it has, reloads when the build ends. */
 const followScript = (id: string, log: BuildLog) => `(function(){
-var pre=document.getElementById("log"),state=document.getElementById("log-state"),offset=${log.offset},pod=${JSON.stringify(log.pod ?? "")};
-function poll(){fetch("/builds/${id}/log?offset="+offset+"&pod="+encodeURIComponent(pod),{headers:{accept:"application/json"}}).then(function(r){return r.json();}).then(function(log){
+var pre=document.getElementById("log"),state=document.getElementById("log-state"),offset=${log.offset},pod=${scriptJson(log.pod ?? "")};
+function poll(){fetch("/builds/${id}/log?offset="+offset+"&pod="+encodeURIComponent(pod),{headers:{accept:"application/json"}}).then(function(r){if(!r.ok)throw r;return r.json();}).then(function(log){
 if(log.complete){state.textContent="The build finished: "+log.status+".";setTimeout(function(){location.reload();},500);return;}
 if(log.from<offset){pre.textContent="";}
 if(log.text){var atEnd=pre.scrollTop+pre.clientHeight>=pre.scrollHeight-4;pre.textContent+=log.text;if(atEnd)pre.scrollTop=pre.scrollHeight;}

@@ -81,7 +81,8 @@ export function durationChart(records: BuildRecord[], from: Date, to: Date): str
   const max = Math.max(1, ...finished.map((r) => r.durationSeconds ?? 0));
   const span = Math.max(1, to.getTime() - from.getTime());
   const dots = finished.map((r) => {
-    const x = ((Date.parse(r.finishedAt ?? "") - from.getTime()) / span) * (width - 8) + 4;
+    // A build that finished after the range's end (it started inside) sits at the edge.
+    const x = Math.min(1, Math.max(0, (Date.parse(r.finishedAt ?? "") - from.getTime()) / span)) * (width - 8) + 4;
     const y = height - 4 - ((r.durationSeconds ?? 0) / max) * (height - 12);
     return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="4" fill="${STATUS_COLOURS[r.status]}"><title>${escapeHtml(r.tag)} ${r.status.toLowerCase()} in ${formatDuration(r.durationSeconds)}, ${r.finishedAt}</title></circle>`;
   });

@@ -1,4 +1,5 @@
 import { BUILD_STATUSES, type BuildRecord } from "../build/record.js";
+import { LIST_PARAMETERS } from "../builds/query.js";
 import { formatAge, formatDuration, shortDigest } from "../util/format.js";
 import { durationChart, median, outcomeChart, successByDay, successRateChart } from "./charts.js";
 import { buildHref, escapeHtml, imageName, layout, statusPill } from "./layout.js";
@@ -18,13 +19,18 @@ export interface ListPageData {
   filters: ListFilters;
   records: BuildRecord[];
   cursor?: string;
+  /** The filters the "older" link carries: the time range resolved to ISO times. */
+  pagingFilters?: ListFilters;
   /** A filter was wrong: the page says so instead of listing. */
   error?: string;
-  /** One repository's builds over the range, for its charts. */
-  history?: { records: BuildRecord[]; from: Date; to: Date };
+  /** One repository's builds over the range, for its charts; `capped`: only the newest HISTORY_LIMIT. */
+  history?: { records: BuildRecord[]; from: Date; to: Date; capped: boolean };
+  /** Unfiltered: every build of the last 24 hours, for the outcome chart. */
+  lastDay?: BuildRecord[];
 }
 
-const FILTER_NAMES = ["repository", "status", "since", "until", "limit"] as const;
+/** The filters a link carries over (the cursor is per page). */
+const FILTER_NAMES = LIST_PARAMETERS.filter((name) => name !== "cursor");
 
 function filterForm(filters: ListFilters): string {
   const input = (name: "repository" | "since" | "until", label: string, hint: string) =>
@@ -74,7 +80,7 @@ function repositoryPanel(repository: string, history: NonNullable<ListPageData["
     .map((r) => r.durationSeconds ?? 0);
   const typical = median(durations);
   const summary = finished
-    ? `${succeeded} of ${finished} finished builds succeeded (${Math.round((succeeded / finished) * 100)}%); median successful build ${typical === undefined ? "-" : formatDuration(Math.round(typical))}.`
+    ? `${history.capped ? "Of the newest builds drawn, " : ""}${succeeded} of ${finished} finished builds succeeded (${Math.round((succeeded / finished) * 100)}%); median successful build ${typical === undefined ? "-" : formatDuration(Math.round(typical))}.`
     : "No finished builds in this range.";
   return `<section aria-labelledby="repo-charts"><h2 id="repo-charts">${escapeHtml(repository)} from ${history.from.toISOString().slice(0, 10)} to ${history.to.toISOString().slice(0, 10)}</h2>
 <p class="summary">${escapeHtml(summary)}</p>
@@ -92,7 +98,8 @@ export function renderListPage(data: ListPageData): string {
 <tbody>
 ${records.map((r) => row(r, now)).join("\n") || '<tr><td colspan="6">no builds match</td></tr>'}
 </tbody></table></div>`;
-  const paging = `<nav class="paging" aria-label="pages of builds">${data.cursor ? `<a rel="next" href="${escapeHtml(listHref(filters, { cursor: data.cursor }))}">Older builds →</a>` : ""}<a href="${escapeHtml(listHref(filters))}">Newest</a></nav>`;
+  const older = listHref(data.pagingFilters ?? filters, { cursor: data.cursor ?? "" });
+  const paging = `<nav class="paging" aria-label="pages of builds">${data.cursor ? `<a rel="next" href="${escapeHtml(older)}">Older builds →</a>` : ""}<a href="${escapeHtml(listHref(filters))}">Newest</a></nav>`;
   const body = [
     filterForm(filters),
     data.error ? `<p class="error" role="alert">${escapeHtml(data.error)}</p>` : "",

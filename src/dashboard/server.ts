@@ -32,6 +32,24 @@ export function toApiEvent(method: string, url: URL, text: string): APIGatewayPr
   };
 }
 
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/;
+
+/**
+ * Why a request is refused, if it is: this server acts with the user's own
+ * credentials, so it answers only requests addressed to loopback (a page
+ * that rebinds its DNS name to 127.0.0.1 gets nothing), and a browser's
+ * cross-origin write (which a page can send blind) never reaches the API.
+ */
+export function refusal(req: Pick<IncomingMessage, "headers" | "method">): string | undefined {
+  const host = req.headers.host ?? "";
+  if (!LOOPBACK_HOST.test(host))
+    return `this server answers only requests to 127.0.0.1 or localhost, not ${JSON.stringify(host)}`;
+  const origin = req.headers.origin;
+  if (req.method !== "GET" && req.method !== "HEAD" && origin !== undefined && origin !== `http://${host}`)
+    return `a ${req.method} from ${JSON.stringify(origin)} is refused: only this server's own pages may write`;
+  return undefined;
+}
+
 /**
  * Serve the API handler (the status page and the JSON API) on localhost,
  * reading with the user's own AWS credentials: the deployed API is
@@ -40,6 +58,11 @@ export function toApiEvent(method: string, url: URL, text: string): APIGatewayPr
  */
 export function startLocalHttp(options: LocalHttpOptions, port: number, host = "127.0.0.1"): Promise<Server> {
   const server = createServer((req, res) => {
+    const refused = refusal(req);
+    if (refused) {
+      res.writeHead(403, { "content-type": "application/json" }).end(JSON.stringify({ error: refused }));
+      return;
+    }
     const url = new URL(req.url ?? "/", `http://${host}`);
     const reply = async () => {
       const invoke = INVOKE_PATH.exec(url.pathname);

@@ -38,8 +38,12 @@ describe("the HTTP API, as its OpenAPI document describes it", () => {
   beforeAll(async () => {
     env = await deployOnBed({ env: { MAX_CONCURRENT_BUILDS: "1" } });
     for (const name of ["one", "two", "three"]) queued.push(await submitSample(env, `contexts/oas/${name}/1.0.tar.gz`));
-    await env.store.create({ ...finished, source: { bucket: env.bucket, key: "contexts/oas/done/1.0.tar.gz" } });
-    await env.reconcileDeps.logs.put(finished.id, archivedLog);
+    const logLocation = await env.reconcileDeps.logs.put(finished.id, archivedLog);
+    await env.store.create({
+      ...finished,
+      logLocation,
+      source: { bucket: env.bucket, key: "contexts/oas/done/1.0.tar.gz" },
+    });
     api = new DocumentedApi(env.api());
     withoutCluster = new DocumentedApi(env.api({ cluster: undefined }));
     // The real client, with nothing to connect to: every cluster call fails as an outage would.
@@ -151,6 +155,9 @@ describe("the HTTP API, as its OpenAPI document describes it", () => {
     expect(cursor).toBeDefined();
     expect((await api.call("GET", "/", { limit: "1", cursor: decodeURIComponent(cursor ?? "") })).status).toBe(200);
     expect((await api.call("GET", "/", { status: "DONE" })).text).toContain("status &quot;DONE&quot; is not one of");
+    const badCursor = await api.call("GET", "/", { cursor: "%%%not-a-cursor" });
+    expect([badCursor.status, badCursor.contentType]).toEqual([400, "text/html"]);
+    expect(badCursor.text).toContain("cursor &quot;%%%not-a-cursor&quot; is not one this API returned");
     expect((await api.call("POST", "/")).status).toBe(405);
 
     expect((await api.call("GET", `/ui/builds/${finished.id}`)).text).toContain("INFO RUN make");

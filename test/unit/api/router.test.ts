@@ -19,8 +19,18 @@ const routes: Route[] = [
     handle: answer("page"),
     refuse: (status, message) => html(status, message),
   },
+  { method: "GET", path: "/doc.json", query: [], handle: answer("doc") },
+  {
+    method: "GET",
+    path: "/broken",
+    query: [],
+    handle: async () => {
+      throw new Error("boom");
+    },
+    refuse: (status, message) => html(status, message),
+  },
 ];
-const route = createRouter(routes);
+const route = createRouter(routes, (error, refuse) => refuse(500, `failed: ${(error as Error).message}`));
 
 describe("the API's router", () => {
   it("hands a matching request its checked path parameters", async () => {
@@ -48,6 +58,15 @@ describe("the API's router", () => {
     ]);
     const unknown = await route(apiEvent("GET", "/builds/0123456789abcdef/log", { offest: "3" }));
     expect(JSON.parse(String(unknown.body)).error).toBe('unknown parameter "offest"; /builds/{id}/log takes offset');
+  });
+
+  it("takes a path's text literally: a dot is a dot", async () => {
+    expect((await route(apiEvent("GET", "/doc.json"))).body).toBe("doc");
+    expect((await route(apiEvent("GET", "/docXjson"))).statusCode).toBe(404);
+  });
+
+  it("hands what a route throws to the error mapping, answered in the route's format", async () => {
+    expect(await route(apiEvent("GET", "/broken"))).toMatchObject({ statusCode: 500, body: "failed: boom" });
   });
 
   it("lets a page refuse in its own format", async () => {

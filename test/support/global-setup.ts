@@ -39,10 +39,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (fullyExternal(settings)) {
     await mkdir(stateDir, { recursive: true });
     const removeCreated = onTarget(project, await externalTarget(settings, stateDir));
-    return async () => {
-      await removeCreated();
-      await rm(stateDir, { recursive: true, force: true });
-    };
+    return () => removeCreated().finally(() => rm(stateDir, { recursive: true, force: true }));
   }
   const hostBefore = await readHostState(bedProcessMarkers());
   const bedInfo = await bedUp(stateDir, stderrProgress);

@@ -1,5 +1,5 @@
 import type { BuildStatus } from "../build/record.js";
-import { type BuildLog, type LogDeps, readBuildLog } from "../builds/log.js";
+import { type BuildLog, type LogDeps, type ReadFrom, readBuildLog } from "../builds/log.js";
 import { errorMessage } from "../util/error-message.js";
 import { CliError, type Io } from "./io.js";
 
@@ -10,22 +10,16 @@ export const ARCHIVE_MARKER = "--- the archived log ---";
 
 /** Failed reads in a row (cluster or AWS unreachable) a follower rides out before giving up. */
 const MAX_FAILED_READS = 5;
-/**
- * Each read starts this many characters before the end of what was printed,
- * and must repeat them: a retry's log that has already grown past that point
- * is told from the continuation of the same one.
- */
-const OVERLAP = 64;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-type Read = (offset: number) => Promise<BuildLog | undefined>;
+type Read = (at: ReadFrom) => Promise<BuildLog | undefined>;
 
 interface FollowState {
   /** What was printed of the current attempt's live log. */
   attempt: string;
-  /** The archive's length once it was printed; undefined before. */
-  archived?: number;
+  /** The pod that log is read from: a read of another pod's log starts at 0 (see readBuildLog). */
+  pod?: string;
 }
 
 /**
@@ -45,42 +39,25 @@ export async function followBuildLog(
   const read = reader(id, deps, io);
   let note: string | undefined;
   for (;;) {
-    const log = state.archived === undefined ? await readLive(read, state) : await read(state.archived);
-    // The archive is another text than the pod's log (every attempt, each under a heading): it is read whole.
-    const whole = log?.source === "archive" && state.archived === undefined && log.from > 0 ? await read(0) : log;
-    if (log && whole) {
-      if (whole.source === "archive" && state.archived === undefined) printArchive(whole.text, state, io);
-      else printLive(whole, state, io);
+    // Sending the pod makes the archive, another text than any pod's log (every attempt under a heading), come whole.
+    const log = await read({ offset: state.attempt.length, pod: state.pod });
+    if (log) {
+      if (log.source === "archive") printArchive(log.text, state, io);
+      else if (log.source === "live") printLive(log, state, io);
       if (log.note !== undefined && log.note !== note) io.progress(`(${log.note})\n`);
       note = log.note;
-      if (whole.complete) return whole.status;
+      if (log.complete) return log.status;
     }
     await sleep(options.intervalMs ?? 1000);
   }
 }
 
-/** The live log on from a little before what was printed; the whole of it when it is not the one printed. */
-async function readLive(read: Read, state: FollowState): Promise<BuildLog | undefined> {
-  const log = await read(Math.max(0, state.attempt.length - OVERLAP));
-  if (log?.source !== "live" || log.from === 0 || continues(log, state)) return log;
-  return read(0);
-}
-
-/** The read repeats the end of what was printed: the same attempt's log, grown. */
-const continues = (log: BuildLog, state: FollowState) => log.text.startsWith(state.attempt.slice(log.from));
-
-/** Print what is new in a read of the live log; a marker and all of it when a new attempt started over. */
+/** Print what is new in a read of the live log; a marker and all of it when another pod's log started over. */
 function printLive(log: BuildLog, state: FollowState, io: Io): void {
-  // No log for now (between a retry's pods): keep the place.
-  if (log.source === "none") return;
-  if (continues(log, state)) {
-    const fresh = log.text.slice(state.attempt.length - log.from);
-    io.out(fresh);
-    state.attempt += fresh;
-  } else if (log.from === 0) {
-    io.out(`${RESTART_MARKER}\n${log.text}`);
-    state.attempt = log.text;
-  }
+  const restarted = log.from === 0 && state.attempt !== "";
+  io.out(restarted ? `${RESTART_MARKER}\n${log.text}` : log.text);
+  state.attempt = log.from === 0 ? log.text : state.attempt + log.text;
+  state.pod = log.pod;
 }
 
 /** The archived log, once: what follows what was printed live, or all of it when nothing was. */
@@ -88,16 +65,15 @@ function printArchive(whole: string, state: FollowState, io: Io): void {
   const at = state.attempt ? whole.lastIndexOf(state.attempt) : -1;
   if (at >= 0) io.out(whole.slice(at + state.attempt.length));
   else io.out(state.attempt ? `${ARCHIVE_MARKER}\n${whole}` : whole);
-  state.archived = whole.length;
 }
 
 /** readBuildLog that rides out a few failed reads in a row; undefined for a failed read. */
 function reader(id: string, deps: LogDeps, io: Io): Read {
   let failures = 0;
-  return async (offset) => {
+  return async (at) => {
     let log: BuildLog | undefined;
     try {
-      log = await readBuildLog(id, deps, { offset });
+      log = await readBuildLog(id, deps, at);
     } catch (error: unknown) {
       failures += 1;
       if (failures >= MAX_FAILED_READS) throw error;

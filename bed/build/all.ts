@@ -4,6 +4,7 @@ import { cacheDir, readVersions } from "../paths.js";
 import { etcdBuild, kubernetesBuild, kwokBuild } from "./components.js";
 import { ensureGoBinaries } from "./go.js";
 import { type BedImages, ensureBedImages } from "./images.js";
+import { withBuildLock } from "./lock.js";
 import { ensureMoto } from "./moto.js";
 import { ensureNodeGoBinaries, type NodeBinaries, nodeBinaries } from "./node.js";
 import type { Progress } from "./progress.js";
@@ -66,10 +67,15 @@ async function both<A, B>(first: Promise<A>, second: Promise<B>, progress: Progr
   return [a.value, b.value];
 }
 
-/** Everything the bed runs, built or installed once per machine. */
+/** Everything the bed runs, built or installed once per machine; one build at a time (see withBuildLock). */
 export async function ensureBedBinaries(progress: Progress): Promise<BedBinaries> {
-  const versions = readVersions();
   const cache = cacheDir();
+  await mkdir(cache, { recursive: true });
+  return withBuildLock(cache, progress, () => buildBedBinaries(cache, progress));
+}
+
+async function buildBedBinaries(cache: string, progress: Progress): Promise<BedBinaries> {
+  const versions = readVersions();
   // Debian packages, the staging root filesystem and moto's virtualenv are
   // mostly downloads, so they overlap with the Go builds; those run one at a
   // time, each using every core.

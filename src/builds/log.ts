@@ -3,6 +3,7 @@ import { type BuildRecord, type BuildStatus, isTerminal } from "../build/record.
 import type { ReconcileCluster } from "../kube/cluster.js";
 import { KANIKO_CONTAINER } from "../kube/job.js";
 import type { WirePod } from "../kube/wire.js";
+import { newestFirst } from "../reconcile/observe.js";
 import type { BuildLedger } from "../store/ports.js";
 
 /** Where a build's log comes from: S3 once archived, the builder pod while it runs. */
@@ -39,11 +40,7 @@ export interface LogDeps {
 }
 
 /** The newest of a build's pods: a retried build's current attempt. */
-export function newestPod(pods: WirePod[]): WirePod | undefined {
-  return [...pods].sort((a, b) =>
-    String(b.metadata?.creationTimestamp ?? "").localeCompare(String(a.metadata?.creationTimestamp ?? "")),
-  )[0];
-}
+export const newestPod = (pods: WirePod[]): WirePod | undefined => [...pods].sort(newestFirst)[0];
 
 async function liveLog(id: string, deps: LogDeps): Promise<{ pod: string; text: string } | undefined> {
   if (!deps.cluster) return undefined;

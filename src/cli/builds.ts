@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { type BuildRecord, isTerminal } from "../build/record.js";
 import { cancelBuild } from "../builds/cancel.js";
@@ -10,8 +11,6 @@ import type { Clients } from "./clients.js";
 import { followBuildLog } from "./follow.js";
 import { CliError, type Io } from "./io.js";
 import { phaseDeps, progressLine, progressPrinter } from "./progress.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function showBuild(id: string, clients: Clients): Promise<BuildRecord> {
   const record = await clients.store.get(id);

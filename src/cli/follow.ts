@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { BuildStatus } from "../build/record.js";
 import { type BuildLog, type LogDeps, type ReadFrom, readBuildLog } from "../builds/log.js";
 import { errorMessage } from "../util/error-message.js";
@@ -10,8 +11,6 @@ export const ARCHIVE_MARKER = "--- the archived log ---";
 
 /** Failed reads in a row (cluster or AWS unreachable) a follower rides out before giving up. */
 const MAX_FAILED_READS = 5;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Read = (at: ReadFrom) => Promise<BuildLog | undefined>;
 

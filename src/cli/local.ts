@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { stderrProgress } from "../../bed/build/progress.js";
 import { repoRoot } from "../../bed/paths.js";
@@ -18,8 +19,6 @@ import {
 } from "../local/state.js";
 import { makeBuildStore } from "../wiring.js";
 import { CliError, collect, type Io, parsePairs } from "./io.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Start the runtime in this process and record it, so `local env` and `local down` find it. */
 export async function runLocalInProcess(

@@ -53,7 +53,8 @@ function kanikoStatus(pod: WirePod): WireContainerStatus | undefined {
   return pod.status?.containerStatuses?.find((c) => c.name === KANIKO_CONTAINER) ?? pod.status?.containerStatuses?.[0];
 }
 
-const newestFirst = (a: WirePod, b: WirePod) =>
+/** Order a build's pods newest first: a retried build's current attempt leads. */
+export const newestFirst = (a: WirePod, b: WirePod) =>
   new Date(b.metadata?.creationTimestamp ?? 0).getTime() - new Date(a.metadata?.creationTimestamp ?? 0).getTime();
 
 /** The full observation of a Job with its pods: attempts, digest, failure reason and exit code. */

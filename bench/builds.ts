@@ -62,11 +62,7 @@ async function realDeployment(bed: BedInfo, node: RealNodeInfo) {
     functionArn: "arn:aws:lambda:us-east-1:123456789012:function:bench-trigger",
     handler: (event) => trigger(event as S3Event),
   });
-  const reconciler = startReconcileLoop(
-    { ...deployment.reconcile, remainingMs: () => 50_000 },
-    RECONCILE_EVERY_MS,
-    log("reconcile"),
-  );
+  const reconciler = startReconcileLoop(deployment.reconcile, { everyMs: RECONCILE_EVERY_MS }, log("reconcile"));
   const s3 = new S3Client(aws);
   const { bucket } = deployment;
   return {

@@ -6,7 +6,8 @@ import * as z from "zod/mini";
  * This is the only module that reads `process.env`. A missing or bad value is
  * an error that names the variable.
  */
-const int = (min: number, fallback: number) => z._default(z.coerce.number().check(z.int(), z.gte(min)), fallback);
+const int = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z._default(z.coerce.number().check(z.int(), z.gte(min), z.lte(max)), fallback);
 const text = (min = 1) => z.string().check(z.minLength(min));
 const optionalText = () => z.optional(text());
 const withDefault = (value: string) => z._default(text(), value);
@@ -31,6 +32,7 @@ const Env = z
     CONTEXTS_BUCKET: text(3),
     EVENT_BUS_NAME: withDefault("default"),
     RECONCILE_PAGE_SIZE: int(1, 100),
+    RECONCILE_WATCH_SECONDS: int(0, 55, 840),
     QUEUED_GRACE_SECONDS: int(0, 300),
     MAX_CONCURRENT_BUILDS: int(0, 0),
     KUEUE_QUEUE_NAME: optionalText(),
@@ -88,6 +90,13 @@ function toConfig(env: z.infer<typeof Env>) {
     bucket: env.CONTEXTS_BUCKET,
     eventBusName: env.EVENT_BUS_NAME,
     reconcilePageSize: env.RECONCILE_PAGE_SIZE,
+    /**
+     * How long each reconcile invocation follows the Jobs after its pass, so
+     * releases and outcomes happen within moments instead of at the next
+     * scheduled run. A little under the schedule's minute; the function's
+     * timeout must leave room for it (serverless.yml: 120 s). 0: a pass only.
+     */
+    reconcileWatchSeconds: env.RECONCILE_WATCH_SECONDS,
     queuedGraceSeconds: env.QUEUED_GRACE_SECONDS,
     /** 0 means no cap. */
     maxConcurrentBuilds: env.MAX_CONCURRENT_BUILDS,

@@ -3,7 +3,7 @@ import type { V1Job } from "@kubernetes/client-node";
 import { errorMessage } from "../util/error-message.js";
 import type { ClusterConnector } from "./connect.js";
 import { ANNOTATIONS, LABELS, labelValue, RECORD_FINALIZER } from "./job.js";
-import { type ClusterConnection, KubeApiError, kubeRequest, type RestRequest } from "./rest.js";
+import { type ClusterConnection, KubeApiError, kubeRequest, kubeWatch, type RestRequest } from "./rest.js";
 import { slimMeta, type WireJob, type WireList, type WirePod } from "./wire.js";
 
 /** The cluster could not be reached or refused us; the invocation should fail and be retried. */
@@ -55,12 +55,33 @@ export interface BuildCluster {
 export interface JobPage {
   jobs: WireJob[];
   continueToken?: string;
+  /** The list's resourceVersion: every page of one list is the same snapshot, and a watch from it misses nothing. */
+  resourceVersion?: string;
 }
+
+/** A change to a build Job, as a watch delivers it. */
+export type JobChange =
+  | { type: "ADDED" | "MODIFIED" | "DELETED"; job: WireJob }
+  /** Nothing changed up to here (the API server's bookmark): a new watch may start from it. */
+  | { type: "BOOKMARK"; resourceVersion: string }
+  /** The watch's starting point is too old for the API server (410 Gone): list again. */
+  | { type: "EXPIRED" };
 
 /** What the reconciler, the queue and cancel need from the cluster. */
 export interface ReconcileCluster extends BuildCluster {
   /** This deployment's build Jobs, one page at a time. */
   listJobs(namespace: string, deployment: string, limit: number, continueToken?: string): Promise<JobPage>;
+  /**
+   * Changes to this deployment's build Jobs after `resourceVersion`, until
+   * the API server ends the watch (after about `timeoutSeconds`) or `signal`
+   * aborts it.
+   */
+  watchJobs(
+    namespace: string,
+    deployment: string,
+    resourceVersion: string,
+    options: { signal: AbortSignal; timeoutSeconds: number },
+  ): AsyncIterable<JobChange>;
   listPods(namespace: string, buildIds: string[]): Promise<WirePod[]>;
   /** undefined when the pod or its log is gone. `tailLines`: only the log's last lines. */
   podLog(namespace: string, pod: string, container: string, options?: PodLogOptions): Promise<string | undefined>;
@@ -111,6 +132,16 @@ function slimPod(pod: WirePod): WirePod {
     },
   };
 }
+
+/** A Status, as a watch's ERROR event carries it. */
+interface WireStatus {
+  code?: number;
+  message?: string;
+}
+
+/** This deployment's build Jobs and no one else's. */
+const buildJobSelector = (deployment: string) =>
+  `${LABELS.managedBy}=dropbuild,${LABELS.deployment}=${labelValue(deployment)}`;
 
 const jobsPath = (namespace: string) => `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`;
 
@@ -176,16 +207,56 @@ export class KubernetesBuildCluster implements ReconcileCluster {
     const list = await this.call<WireList<WireJob>>("could not list Jobs", {
       method: "GET",
       path: jobsPath(namespace),
-      query: {
-        labelSelector: `${LABELS.managedBy}=dropbuild,${LABELS.deployment}=${labelValue(deployment)}`,
-        limit,
-        continue: continueToken,
-      },
+      query: { labelSelector: buildJobSelector(deployment), limit, continue: continueToken },
     });
     return {
       jobs: (list.items ?? []).map(slimJob),
       continueToken: list.metadata?.continue || undefined,
+      resourceVersion: list.metadata?.resourceVersion,
     };
+  }
+
+  async *watchJobs(
+    namespace: string,
+    deployment: string,
+    resourceVersion: string,
+    options: { signal: AbortSignal; timeoutSeconds: number },
+  ): AsyncGenerator<JobChange> {
+    let connection: ClusterConnection;
+    try {
+      connection = await this.connect();
+    } catch (error: unknown) {
+      throw new ClusterUnavailableError(`could not watch Jobs: ${errorMessage(error)}`, { cause: error });
+    }
+    const query = {
+      labelSelector: buildJobSelector(deployment),
+      resourceVersion,
+      allowWatchBookmarks: "true",
+      timeoutSeconds: options.timeoutSeconds,
+    };
+    try {
+      for await (const event of kubeWatch<WireJob & WireStatus>(connection, jobsPath(namespace), query, options.signal)) {
+        if (event.type === "BOOKMARK") {
+          const version = event.object.metadata?.resourceVersion;
+          if (version) yield { type: "BOOKMARK", resourceVersion: version };
+        } else if (event.type === "ERROR") {
+          if (event.object.code === 410) {
+            yield { type: "EXPIRED" };
+            return;
+          }
+          throw new ClusterUnavailableError(`the Job watch ended with an error: ${event.object.message ?? "no message"}`);
+        } else {
+          yield { type: event.type, job: slimJob(event.object) };
+        }
+      }
+    } catch (error: unknown) {
+      if (error instanceof KubeApiError && error.code === 410) {
+        yield { type: "EXPIRED" };
+        return;
+      }
+      if (error instanceof KubeApiError || error instanceof ClusterUnavailableError) throw error;
+      throw new ClusterUnavailableError(`could not watch Jobs: ${errorMessage(error)}`, { cause: error });
+    }
   }
 
   async listPods(namespace: string, buildIds: string[]): Promise<WirePod[]> {

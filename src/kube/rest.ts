@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import { Agent, request } from "node:https";
 
 /** Where and how to reach the API server. */
@@ -60,18 +61,8 @@ export interface RestRequest {
 
 const agents = new Map<string, Agent>();
 
-/**
- * The few Kubernetes REST calls the functions make, over one keep-alive
- * connection pool per API server (node:https, nothing bundled). The
- * generated @kubernetes/client-node API classes are most of a bundle and
- * open a new TLS connection per call; the functions need six verbs.
- * Types still come from @kubernetes/client-node.
- */
-export async function kubeRequest<T>(connection: ClusterConnection, req: RestRequest): Promise<T> {
-  const url = new URL(req.path, connection.server);
-  for (const [name, value] of Object.entries(req.query ?? {})) {
-    if (value !== undefined && value !== "") url.searchParams.set(name, String(value));
-  }
+/** One keep-alive pool per API server and kind of credential. */
+function agentFor(connection: ClusterConnection): Agent {
   const agentKey = `${connection.server}|${connection.cert ? "cert" : "token"}`;
   let agent = agents.get(agentKey);
   if (!agent) {
@@ -85,14 +76,40 @@ export async function kubeRequest<T>(connection: ClusterConnection, req: RestReq
     });
     agents.set(agentKey, agent);
   }
+  return agent;
+}
+
+function urlOf(connection: ClusterConnection, path: string, query: RestRequest["query"]): URL {
+  const url = new URL(path, connection.server);
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (value !== undefined && value !== "") url.searchParams.set(name, String(value));
+  }
+  return url;
+}
+
+function headersOf(connection: ClusterConnection, accept: string): Record<string, string> {
+  const headers: Record<string, string> = { accept };
+  if (connection.token) headers.authorization = `Bearer ${connection.token}`;
+  return headers;
+}
+
+/**
+ * The few Kubernetes REST calls the functions make, over one keep-alive
+ * connection pool per API server (node:https, nothing bundled). The
+ * generated @kubernetes/client-node API classes are most of a bundle and
+ * open a new TLS connection per call; the functions need six verbs.
+ * Types still come from @kubernetes/client-node.
+ */
+export async function kubeRequest<T>(connection: ClusterConnection, req: RestRequest): Promise<T> {
+  const url = urlOf(connection, req.path, req.query);
+  const agent = agentFor(connection);
   const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
-  const headers: Record<string, string> = { accept: req.text ? "text/plain, */*" : "application/json" };
+  const headers = headersOf(connection, req.text ? "text/plain, */*" : "application/json");
   if (payload !== undefined) {
     headers["content-type"] = req.contentType ?? "application/json";
     // A fixed length, not chunked: the connection is reused for the next call.
     headers["content-length"] = String(Buffer.byteLength(payload));
   }
-  if (connection.token) headers.authorization = `Bearer ${connection.token}`;
   return new Promise<T>((resolve, reject) => {
     const call = request(url, { method: req.method, agent, headers, timeout: 30_000 }, (res) => {
       const chunks: Buffer[] = [];
@@ -113,4 +130,73 @@ export async function kubeRequest<T>(connection: ClusterConnection, req: RestReq
     call.on("error", reject);
     call.end(payload);
   });
+}
+
+/** One event of a watch, as the API server streams it (one JSON object per line). */
+export interface WatchEvent<T> {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  /** The object; for ERROR a Status (`code` 410: the resourceVersion is too old, list again). */
+  object: T;
+}
+
+/**
+ * A watch (GET with `watch=1`): the events as they arrive, until the server
+ * ends the stream (its `timeoutSeconds`), the connection fails (thrown) or
+ * `signal` aborts (the iteration just ends). Its own connection, outside the
+ * keep-alive pool: a watch holds its socket for minutes.
+ */
+export async function* kubeWatch<T>(
+  connection: ClusterConnection,
+  path: string,
+  query: RestRequest["query"],
+  signal: AbortSignal,
+): AsyncGenerator<WatchEvent<T>> {
+  const url = urlOf(connection, path, { ...query, watch: 1 });
+  const idleMs = (Number(query?.timeoutSeconds ?? 300) + 30) * 1000;
+  const response = await new Promise<IncomingMessage | undefined>((resolve, reject) => {
+    const call = request(
+      url,
+      {
+        method: "GET",
+        headers: headersOf(connection, "application/json"),
+        ca: connection.ca,
+        cert: connection.cert,
+        key: connection.key,
+        rejectUnauthorized: !connection.insecureSkipTLSVerify,
+        agent: false,
+        signal,
+        timeout: idleMs,
+      },
+      resolve,
+    );
+    call.on("timeout", () => call.destroy(new Error(`watch ${url.pathname} got nothing for ${idleMs} ms`)));
+    call.on("error", (error) => (signal.aborted ? resolve(undefined) : reject(error)));
+    call.end();
+  });
+  if (!response) return;
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status >= 300) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+    throw new KubeApiError(status, Buffer.concat(chunks).toString("utf8"), `watch ${url.pathname}`);
+  }
+  // Decoded as a stream: a character split across chunks stays whole.
+  response.setEncoding("utf8");
+  let pending = "";
+  try {
+    for await (const chunk of response) {
+      pending += chunk as string;
+      let end = pending.indexOf("\n");
+      while (end >= 0) {
+        const line = pending.slice(0, end).trim();
+        pending = pending.slice(end + 1);
+        if (line) yield JSON.parse(line) as WatchEvent<T>;
+        end = pending.indexOf("\n");
+      }
+    }
+  } catch (error: unknown) {
+    if (!signal.aborted) throw error;
+  } finally {
+    response.destroy();
+  }
 }

@@ -203,8 +203,8 @@ async function startFunctions(
   const rebuild = nightlyRoot(config, { clients, logger: logger("nightly") });
   const invokers = startInvokers(bed, sqs, queues, { trigger, rebuild }, activity);
   const reconciler = startReconcileLoop(
-    { ...reconcileDeps(clients), remainingMs: () => 50_000 },
-    options.reconcileEveryMs ?? 2000,
+    reconcileDeps(clients),
+    { everyMs: options.reconcileEveryMs ?? 2000, windowMs: config.reconcileWatchSeconds * 1000 },
     logger("reconcile"),
   );
   const server: Server = await startLocalHttp(

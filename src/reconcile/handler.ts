@@ -1,10 +1,18 @@
 import type { Logger } from "../log.js";
-import { type ReconcileDeps, type ReconcileReport, reconcile } from "./reconcile.js";
+import type { ReconcileDeps, ReconcileReport } from "./reconcile.js";
+import { reconcileWatching } from "./watching.js";
 
-/** The scheduled reconciler: one run per invocation, stopping before the Lambda timeout. */
-export function createReconcileHandler(deps: Omit<ReconcileDeps, "remainingMs">, logger: Logger) {
+/**
+ * The scheduled reconciler: per invocation a pass, then following the Jobs
+ * for `windowMs` (RECONCILE_WATCH_SECONDS; 0: the pass alone), stopping
+ * before the Lambda timeout either way.
+ */
+export function createReconcileHandler(deps: Omit<ReconcileDeps, "remainingMs">, logger: Logger, windowMs: number) {
   return async (remainingMs: () => number): Promise<ReconcileReport> => {
-    const report = await reconcile({ ...deps, remainingMs });
+    const report = await reconcileWatching(
+      { ...deps, remainingMs },
+      { windowMs, onWatchFailed: (error) => logger.warn("the Job watch failed; listing again", { error }) },
+    );
     logReport(logger, report, { always: true });
     return report;
   };

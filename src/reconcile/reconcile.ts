@@ -24,18 +24,34 @@ export type { ReconcileDeps, ReconcileReport, ReconcileSettings } from "./deps.j
  * cleanup, then re-create Jobs for builds stuck QUEUED without one.
  */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
+  return (await reconcilePass(deps)).report;
+}
+
+/** What a whole pass saw: where a watch that follows it starts. */
+export interface PassResult {
+  report: ReconcileReport;
+  /** Unfinished Jobs as listed, those this pass released shown released. Empty when the pass stopped early. */
+  unfinished: WireJob[];
+  /** The list's snapshot; undefined when the pass stopped early. */
+  resourceVersion?: string;
+}
+
+/** A reconcile run that also says what it saw, for a watch to carry on from. */
+export async function reconcilePass(deps: ReconcileDeps): Promise<PassResult> {
   const report = emptyReport();
+  const stopped = (): PassResult => {
+    report.stoppedEarly = true;
+    return { report, unfinished: [] };
+  };
   const outOfTime = () => deps.remainingMs() < SAFETY_MS;
   const memory = deps.memory ?? new ReconcileMemory();
   const seen = new Set<string>();
   // Only unfinished Jobs matter to the queue; keeping finished ones would grow memory with the cluster's history.
   const unfinished: WireJob[] = [];
   let continueToken: string | undefined;
+  let resourceVersion: string | undefined;
   do {
-    if (outOfTime()) {
-      report.stoppedEarly = true;
-      return report;
-    }
+    if (outOfTime()) return stopped();
     const page = await deps.cluster.listJobs(
       deps.settings.namespace,
       deps.settings.job.deployment,
@@ -43,23 +59,24 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       continueToken,
     );
     continueToken = page.continueToken;
+    resourceVersion ??= page.resourceVersion;
     report.jobsSeen += page.jobs.length;
     for (const job of page.jobs) {
       const id = buildIdOf(job);
       if (id) seen.add(id);
     }
     unfinished.push(...page.jobs.filter((job) => !jobFinished(job)));
-    if (!(await settlePage(page.jobs, deps, report, outOfTime))) {
-      report.stoppedEarly = true;
-      return report;
-    }
+    if (!(await settlePage(page.jobs, deps, report, outOfTime))) return stopped();
   } while (continueToken);
   // The queue is only released on a run that saw every Job, so the count of running builds is true.
-  if (deps.settings.maxConcurrentBuilds > 0 || unfinished.some((job) => job.spec?.suspend)) {
-    await releaseQueue(unfinished, memory, deps, report);
-  }
+  const released = await releaseQueue(unfinished, memory, deps, report);
   await recreateMissingJobs(seen, memory, deps, report);
-  return report;
+  return { report, unfinished: unfinished.map((job) => shownReleased(job, released)), resourceVersion };
+}
+
+/** The Job as this reconciler knows it now: released if it released it (its watch event may come later). */
+export function shownReleased(job: WireJob, released: ReadonlySet<string>): WireJob {
+  return job.spec?.suspend && released.has(job.metadata?.name ?? "") ? { ...job, spec: { suspend: false } } : job;
 }
 
 /**
@@ -69,7 +86,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
  * failing is reported and does not stop the others. False when the time ran
  * out before every Job was started.
  */
-async function settlePage(
+export async function settlePage(
   jobs: WireJob[],
   deps: ReconcileDeps,
   report: ReconcileReport,

@@ -17,12 +17,16 @@ export async function releaseQueue(
   memory: ReconcileMemory,
   deps: ReconcileDeps,
   report: ReconcileReport,
-): Promise<void> {
-  if (deps.settings.maxConcurrentBuilds === 0) return;
+): Promise<Set<string>> {
+  const released = new Set<string>();
+  if (deps.settings.maxConcurrentBuilds === 0) return released;
   const plan = planRelease(jobs, deps.settings.maxConcurrentBuilds);
   // One at a time, oldest first, so builds start in upload order.
   for (const job of plan.release) {
-    if (await deps.cluster.release(job, deps.now())) report.released += 1;
+    if (await deps.cluster.release(job, deps.now())) {
+      report.released += 1;
+      released.add(job.metadata?.name ?? "");
+    }
   }
   const waiting = plan.waiting
     .map((job, index) => ({ id: buildIdOf(job) ?? "", position: index + 1 }))
@@ -40,4 +44,5 @@ export async function releaseQueue(
     // Also when the record moved on (started, cancelled): there is nothing to correct then.
     memory.positions.set(id, position);
   });
+  return released;
 }

@@ -10,5 +10,6 @@ export function reconcileRoot(config: Config, options: RootOptions = {}) {
   return createReconcileHandler(
     reconcileDeps(clientsOf(config, options)),
     options.logger ?? createLogger("dropbuild-reconcile"),
+    config.reconcileWatchSeconds * 1000,
   );
 }

@@ -61,7 +61,7 @@ describe("faults: the table and the emulator", () => {
     );
     // Through the scheduled handler, as Lambda runs it, logging to a file the test reads.
     const logFile = join(mkdtempSync(join(tmpdir(), "faults-")), "reconcile.log");
-    const handler = createReconcileHandler(reconcileDeps, fileLogger("dropbuild-reconcile", logFile));
+    const handler = createReconcileHandler(reconcileDeps, fileLogger("dropbuild-reconcile", logFile), 0);
     let report: Awaited<ReturnType<typeof reconcile>>;
     try {
       report = await handler(() => 60_000);

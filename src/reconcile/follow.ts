@@ -1,0 +1,143 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { JobChange } from "../kube/cluster.js";
+import type { WireJob } from "../kube/wire.js";
+import { errorMessage } from "../util/error-message.js";
+import { type ReconcileDeps, type ReconcileReport, SAFETY_MS } from "./deps.js";
+import { jobFinished } from "./lifecycle.js";
+import type { ReconcileMemory } from "./memory.js";
+import { type PassResult, settlePage, shownReleased } from "./reconcile.js";
+import { releaseQueue } from "./release-queue.js";
+
+/** Changes arriving this soon after the first are handled together (a burst of uploads is one release). */
+const BATCH_MS = 50;
+
+export interface FollowOptions {
+  /** Milliseconds this follower may still run; it returns once this reaches 0. */
+  left: () => number;
+  signal: AbortSignal;
+}
+
+/**
+ * Why following stopped: its time is up (or it was aborted); the watch's
+ * starting point expired, so a whole pass must list again; or the watch
+ * failed (the message), after which a pass lists again too.
+ */
+export type FollowEnd = { end: "done" } | { end: "relist" } | { end: "failed"; error: string };
+
+/**
+ * After a whole pass, follow the build Jobs from its snapshot instead of
+ * waiting for the next run: each change settles its Job (running, outcome,
+ * log, event, finalizer: the same `settle` a pass uses) and, under a cap,
+ * releases the queue from the Jobs known now, within moments of the change.
+ * The unfinished Jobs are kept from the pass's list and the watch's events;
+ * a Job this follower released counts as running until its own event says
+ * so, so a late event can never make a slot look free twice. The sweep for
+ * lost Jobs stays with the passes.
+ */
+export async function followJobs(
+  deps: ReconcileDeps & { memory: ReconcileMemory },
+  pass: PassResult,
+  report: ReconcileReport,
+  options: FollowOptions,
+): Promise<FollowEnd> {
+  const unfinished = new Map(pass.unfinished.map((job) => [job.metadata?.name ?? "", job]));
+  const released = new Set<string>();
+  const stop = new AbortController();
+  const signal = AbortSignal.any([options.signal, stop.signal]);
+  const changes = watchFrom(deps, pass.resourceVersion ?? "", options.left, signal);
+  const outOfTime = () => options.left() <= 0 || deps.remainingMs() < SAFETY_MS;
+  try {
+    for (;;) {
+      const batch = await changes.next();
+      if ("end" in batch) return batch;
+      const changed = new Map<string, WireJob>();
+      for (const change of batch.changes) {
+        const name = change.job.metadata?.name ?? "";
+        const gone = change.type === "DELETED" || jobFinished(change.job);
+        if (gone) unfinished.delete(name);
+        else unfinished.set(name, change.job);
+        if (gone || !change.job.spec?.suspend) released.delete(name);
+        if (change.type !== "DELETED") changed.set(name, change.job);
+      }
+      await settlePage([...changed.values()], deps, report, outOfTime);
+      const known = [...unfinished.values()].map((job) => shownReleased(job, released));
+      for (const name of await releaseQueue(known, deps.memory, deps, report)) released.add(name);
+      if (outOfTime()) return { end: "done" };
+    }
+  } finally {
+    stop.abort();
+  }
+}
+
+type JobEvent = Extract<JobChange, { job: WireJob }>;
+
+interface ChangeBatches {
+  /** The changes since the last call, waiting for at least one; or how the watch ended. */
+  next(): Promise<{ changes: JobEvent[] } | FollowEnd>;
+}
+
+/**
+ * The watch, re-opened from the last version seen whenever the API server
+ * ends it, buffered so that changes arriving while a batch is handled make
+ * up the next batch.
+ */
+function watchFrom(
+  deps: ReconcileDeps,
+  from: string,
+  left: () => number,
+  signal: AbortSignal,
+): ChangeBatches {
+  const pending: JobEvent[] = [];
+  let ended: FollowEnd | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  void (async () => {
+    let version = from;
+    try {
+      while (!signal.aborted && left() > 0) {
+        const timeoutSeconds = Math.max(1, Math.ceil(left() / 1000));
+        const watch = deps.cluster.watchJobs(deps.settings.namespace, deps.settings.job.deployment, version, {
+          signal,
+          timeoutSeconds,
+        });
+        for await (const change of watch) {
+          if (change.type === "EXPIRED") {
+            ended = { end: "relist" };
+            return;
+          }
+          if (change.type === "BOOKMARK") version = change.resourceVersion;
+          else {
+            version = change.job.metadata?.resourceVersion ?? version;
+            pending.push(change);
+            notify();
+          }
+        }
+      }
+      ended = { end: "done" };
+    } catch (error: unknown) {
+      ended = signal.aborted ? { end: "done" } : { end: "failed", error: errorMessage(error) };
+    } finally {
+      notify();
+    }
+  })();
+  return {
+    async next() {
+      while (pending.length === 0 && !ended) {
+        // Woken by a change or the watch's end (an abort ends it too), or when the time is up.
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, Math.max(0, left()));
+        });
+        clearTimeout(timer);
+        if (left() <= 0 || signal.aborted) return { end: "done" };
+      }
+      if (pending.length === 0) return ended ?? { end: "done" };
+      await sleep(BATCH_MS);
+      return { changes: pending.splice(0) };
+    },
+  };
+}

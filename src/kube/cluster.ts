@@ -235,7 +235,12 @@ export class KubernetesBuildCluster implements ReconcileCluster {
       timeoutSeconds: options.timeoutSeconds,
     };
     try {
-      for await (const event of kubeWatch<WireJob & WireStatus>(connection, jobsPath(namespace), query, options.signal)) {
+      for await (const event of kubeWatch<WireJob & WireStatus>(
+        connection,
+        jobsPath(namespace),
+        query,
+        options.signal,
+      )) {
         if (event.type === "BOOKMARK") {
           const version = event.object.metadata?.resourceVersion;
           if (version) yield { type: "BOOKMARK", resourceVersion: version };
@@ -244,7 +249,9 @@ export class KubernetesBuildCluster implements ReconcileCluster {
             yield { type: "EXPIRED" };
             return;
           }
-          throw new ClusterUnavailableError(`the Job watch ended with an error: ${event.object.message ?? "no message"}`);
+          throw new ClusterUnavailableError(
+            `the Job watch ended with an error: ${event.object.message ?? "no message"}`,
+          );
         } else {
           yield { type: event.type, job: slimJob(event.object) };
         }

@@ -39,11 +39,14 @@ export function startReconcileLoop(
       const ms = () => Math.round(performance.now() - started);
       try {
         const remainingMs = () => timeoutMs - (performance.now() - started);
-        const report = await reconcileWatching({ ...deps, remainingMs }, {
-          windowMs,
-          signal,
-          onWatchFailed: (error) => logger.warn("the Job watch failed; listing again", { error }),
-        });
+        const report = await reconcileWatching(
+          { ...deps, remainingMs },
+          {
+            windowMs,
+            signal,
+            onWatchFailed: (error) => logger.warn("the Job watch failed; listing again", { error }),
+          },
+        );
         logReport(logger, report, { always: false, ms: ms() });
       } catch (error: unknown) {
         logger.error("reconcile run failed", { ms: ms() }, error as Error);

@@ -81,12 +81,7 @@ interface ChangeBatches {
  * ends it, buffered so that changes arriving while a batch is handled make
  * up the next batch.
  */
-function watchFrom(
-  deps: ReconcileDeps,
-  from: string,
-  left: () => number,
-  signal: AbortSignal,
-): ChangeBatches {
+function watchFrom(deps: ReconcileDeps, from: string, left: () => number, signal: AbortSignal): ChangeBatches {
   const pending: JobEvent[] = [];
   let ended: FollowEnd | undefined;
   let wake: (() => void) | undefined;

@@ -19,11 +19,12 @@ export interface WatchedPod {
 }
 interface WatchedJob {
   metadata?: { name?: string };
+  spec?: { suspend?: boolean };
   status?: { conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
 }
 
 /** What this process saw happen to a build's Job and pod, each the first time it saw it. */
-export type Stage = "job created" | "pod scheduled" | "kaniko running" | "complete" | "failed";
+export type Stage = "job created" | "released" | "pod scheduled" | "kaniko running" | "complete" | "failed";
 
 export interface Sighting {
   /** Client-clock milliseconds at which each stage was first seen on the watch. */
@@ -115,6 +116,8 @@ export class BuildWatch {
     const name = job.metadata?.name;
     if (!name) return;
     const sighting = this.mark(name, "job created");
+    // Created suspended, a queued build's Job is released when it is unsuspended (without a cap, at once).
+    if (job.spec?.suspend === false) this.mark(name, "released");
     for (const condition of job.status?.conditions ?? []) {
       if (condition.status !== "True") continue;
       if (condition.type === "Complete") {

@@ -44,7 +44,7 @@ export function startReconcileLoop(
           {
             windowMs,
             signal,
-            onWatchFailed: (error) => logger.warn("the Job watch failed; listing again", { error }),
+            onInterrupted: (error) => logger.warn("following the Jobs was interrupted; listing again", { error }),
           },
         );
         logReport(logger, report, { always: false, ms: ms() });

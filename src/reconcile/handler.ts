@@ -11,7 +11,10 @@ export function createReconcileHandler(deps: Omit<ReconcileDeps, "remainingMs">,
   return async (remainingMs: () => number): Promise<ReconcileReport> => {
     const report = await reconcileWatching(
       { ...deps, remainingMs },
-      { windowMs, onWatchFailed: (error) => logger.warn("the Job watch failed; listing again", { error }) },
+      {
+        windowMs,
+        onInterrupted: (error) => logger.warn("following the Jobs was interrupted; listing again", { error }),
+      },
     );
     logReport(logger, report, { always: true });
     return report;

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { errorMessage } from "../util/error-message.js";
 import { emptyReport, MAX_FAILURES_REPORTED, type ReconcileDeps, type ReconcileReport, SAFETY_MS } from "./deps.js";
 import { followJobs } from "./follow.js";
 import { ReconcileMemory } from "./memory.js";
-import { reconcilePass } from "./reconcile.js";
+import { type PassResult, reconcilePass } from "./reconcile.js";
 
 /** After a failed watch, wait this long before listing again, so a cluster that refuses us is not hammered. */
 const RETRY_PAUSE_MS = 1_000;
@@ -12,8 +13,8 @@ export interface WatchingOptions {
   windowMs: number;
   /** Ends the run early (the local runtime stopping). */
   signal?: AbortSignal;
-  /** Told when a watch failed and the run lists again (the run carries on). */
-  onWatchFailed?: (error: string) => void;
+  /** Told when the watch, or a pass after the first, failed; the run carries on with a new pass. */
+  onInterrupted?: (error: string) => void;
 }
 
 /**
@@ -32,15 +33,27 @@ export async function reconcileWatching(deps: ReconcileDeps, options: WatchingOp
   const endsAt = performance.now() + options.windowMs;
   const left = () => Math.min(endsAt - performance.now(), deps.remainingMs() - SAFETY_MS);
   const total = emptyReport();
-  for (;;) {
-    const pass = await reconcilePass(own);
+  const pause = () =>
+    sleep(Math.min(RETRY_PAUSE_MS, Math.max(0, left())), undefined, { signal }).catch(() => undefined);
+  for (let first = true; ; first = false) {
+    let pass: PassResult;
+    try {
+      pass = await reconcilePass(own);
+    } catch (error: unknown) {
+      // The first pass failing fails the invocation, as a plain run's does; a later one is tried again.
+      if (first) throw error;
+      options.onInterrupted?.(errorMessage(error));
+      await pause();
+      if (left() <= 0 || signal.aborted) break;
+      continue;
+    }
     addReport(total, pass.report);
     if (pass.report.stoppedEarly || pass.resourceVersion === undefined || left() <= 0 || signal.aborted) break;
     const followed = await followJobs(own, pass, total, { left, signal });
     if (followed.end === "done" || left() <= 0 || signal.aborted) break;
     if (followed.end === "failed") {
-      options.onWatchFailed?.(followed.error);
-      await sleep(Math.min(RETRY_PAUSE_MS, Math.max(0, left())), undefined, { signal }).catch(() => undefined);
+      options.onInterrupted?.(followed.error);
+      await pause();
     }
   }
   return total;

@@ -3,9 +3,11 @@ import { cancelBuild } from "../../../src/builds/cancel.js";
 import { RECORD_FINALIZER } from "../../../src/kube/job.js";
 import { createLogger } from "../../../src/log.js";
 import { reconcile } from "../../../src/reconcile/reconcile.js";
+import { reconcileWatching } from "../../../src/reconcile/watching.js";
 import { createTriggerHandler } from "../../../src/trigger/handler.js";
 import { admin, eventually } from "../../support/bed.js";
 import { reconcileUntil, submitSample } from "../../support/builds.js";
+import { countCalls } from "../../support/counting.js";
 import { deployOnBed } from "../../support/deployment.js";
 import type { FaultProxy } from "../../support/fault-proxy.js";
 import { finishedBuilds, jobOf, kubernetesFaultProxy, recordsOf, throughProxies } from "../../support/faults.js";
@@ -138,6 +140,47 @@ describe.skipIf(withoutBedApiServer)("faults: the Kubernetes API", () => {
     const events = await env.outcomeEvents(ids.length);
     expect(events.map((e) => e.detail.id).sort()).toEqual([...ids].sort());
   }, 120_000);
+
+  it("API server down while a run follows the Jobs: the run lists again once it is back, and releases and records what happened meanwhile", async () => {
+    const env = await deployOnBed({ env: { MAX_CONCURRENT_BUILDS: "1" } });
+    const { reconcileDeps } = throughProxies(env, { cluster: proxy });
+    const { deps: counted, counts } = countCalls({ ...reconcileDeps, remainingMs: () => 300_000 });
+    const interruptions: string[] = [];
+    const stop = new AbortController();
+    const run = reconcileWatching(counted, {
+      windowMs: 180_000,
+      signal: stop.signal,
+      onInterrupted: (error) => interruptions.push(error),
+    });
+    try {
+      const first = await submitSample(env, "contexts/faults/watch/1.tar.gz", { DROPBUILD_SIMULATE_DURATION_MS: "500" });
+      await eventually("the first build recorded by following", async () =>
+        (await recordsOf(env, [first]))[0]?.eventPublishedAt ? true : undefined,
+      );
+      expect(counts.listCalls).toBe(1);
+
+      // Down: the watch's connection is cut, and the passes after it fail until the server is back.
+      proxy.setDown(true);
+      const second = await submitSample(env, "contexts/faults/watch/2.tar.gz", { DROPBUILD_SIMULATE_DURATION_MS: "500" });
+      const third = await submitSample(env, "contexts/faults/watch/3.tar.gz", { DROPBUILD_SIMULATE_DURATION_MS: "500" });
+      await eventually("the run to notice", async () => (interruptions.length > 0 ? true : undefined));
+      proxy.setDown(false);
+
+      const ids = [first, second, third];
+      await eventually("every build recorded and published", async () =>
+        (await recordsOf(env, ids)).every((r) => r.status === "SUCCEEDED" && r.eventPublishedAt) ? true : undefined,
+      );
+      stop.abort();
+      const report = await run;
+      expect(report.released).toBe(3);
+      expect(counts.listCalls).toBeGreaterThanOrEqual(2);
+      expect(interruptions[0]).toMatch(/watch|list/i);
+    } finally {
+      proxy.setDown(false);
+      stop.abort();
+      await run;
+    }
+  }, 240_000);
 
   it("a duplicate event arriving while the first is still running: one record, one Job, and both invocations succeed", async () => {
     const env = await deployOnBed();

@@ -36,8 +36,12 @@ const SLASH = 0x2f;
  */
 export class LinkLedger {
   private readonly symlinks = new Set<number>();
-  /** A bit per hash bucket, so most prefixes are ruled out without a Set lookup (a boxed number each). */
-  private readonly maybeSymlink = new Uint32Array(1 << 18);
+  /**
+   * A bit per hash bucket, so most prefixes are ruled out without a Set
+   * lookup (a boxed number each). 1 MB, so made with the first symlink:
+   * most contexts have none, and every upload's inspection makes a ledger.
+   */
+  private maybeSymlink: Uint32Array | undefined;
   private deepestSymlink = 0;
   private readonly files = new Set<string>();
   private readonly directories = new Set<string>();
@@ -97,6 +101,7 @@ export class LinkLedger {
       b = step2(b, c);
     }
     this.symlinks.add(key(a, b));
+    this.maybeSymlink ??= new Uint32Array(1 << 18);
     const bucket = a >>> 14;
     this.maybeSymlink[bucket] = (this.maybeSymlink[bucket] ?? 0) | (1 << (a & 31));
     this.deepestSymlink = Math.max(this.deepestSymlink, depth);
@@ -104,7 +109,8 @@ export class LinkLedger {
 
   /** The first directory above `path` that is a known symlink; one pass over the path. */
   private symlinkAbove(path: string): string | undefined {
-    if (this.symlinks.size === 0) return undefined;
+    const maybeSymlink = this.maybeSymlink;
+    if (this.symlinks.size === 0 || !maybeSymlink) return undefined;
     let a = SEED1;
     let b = SEED2;
     let depth = 0;
@@ -112,7 +118,7 @@ export class LinkLedger {
       const c = path.charCodeAt(i);
       if (c === SLASH) {
         depth += 1;
-        const bucket = this.maybeSymlink[a >>> 14] ?? 0;
+        const bucket = maybeSymlink[a >>> 14] ?? 0;
         if (bucket & (1 << (a & 31)) && this.symlinks.has(key(a, b))) return path.slice(0, i);
         if (depth >= this.deepestSymlink) return undefined;
       }

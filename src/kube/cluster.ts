@@ -189,6 +189,7 @@ export class KubernetesBuildCluster implements ReconcileCluster {
         method: "POST",
         path: jobsPath(namespace),
         body: job,
+        statusOnly: true,
       });
       return "created";
     } catch (error: unknown) {

@@ -57,6 +57,8 @@ export interface RestRequest {
   contentType?: string;
   /** Expect text (pod logs) rather than JSON. */
   text?: boolean;
+  /** The caller needs only the status: a success's body is read but not parsed (a created Job is several KB of JSON). */
+  statusOnly?: boolean;
 }
 
 const agents = new Map<string, Agent>();
@@ -112,11 +114,18 @@ export async function kubeRequest<T>(connection: ClusterConnection, req: RestReq
   }
   return new Promise<T>((resolve, reject) => {
     const call = request(url, { method: req.method, agent, headers, timeout: 30_000 }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (req.statusOnly && status >= 200 && status < 300) {
+        // Read to the end (so the connection is reused) without keeping it.
+        res.resume();
+        res.on("end", () => resolve(undefined as T));
+        res.on("error", reject);
+        return;
+      }
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8");
-        const status = res.statusCode ?? 0;
         if (status < 200 || status >= 300) {
           reject(new KubeApiError(status, text, `${req.method} ${url.pathname}`));
           return;

@@ -208,6 +208,7 @@ async function checkObject(
   }
   addExtraTags(spec.value, options.extraTags?.(spec.value.tag) ?? [], settings.registry);
   const inspection = await inspectContext(body, {
+    compressedBytes: head.size,
     compression: key.compression,
     dockerfile: spec.value.dockerfile,
     limits: settings.contextLimits,

@@ -18,7 +18,7 @@ import { fileLogger } from "../src/log.js";
 import { createTriggerHandler } from "../src/trigger/handler.js";
 import { gzip, sampleContext } from "../test/support/tar.js";
 import { BuildWatch, type ContainerStatus, kanikoStatus, type Sighting, type WatchedPod } from "./build-watch.js";
-import { adminAws, benchDeployment, benchName } from "./setup.js";
+import { adminAws, benchDeployment, benchName, startTriggerOnUploads } from "./setup.js";
 import { median, percentile } from "./stats.js";
 
 /** The context both kinds build: a base image from the mirror, one COPY, one RUN. */
@@ -51,17 +51,8 @@ async function realDeployment(bed: BedInfo, node: RealNodeInfo) {
   const deployment = await benchDeployment(bed, { ...realBuildEnvironment(node), MAX_CONCURRENT_BUILDS: "0" });
   await applyRealBuildObjects(bed.kubectl, bed.kubeconfigs.admin, node, NAMESPACE);
   const aws = adminAws(bed);
-  const sqs = new SQSClient(aws);
-  const { QueueUrl: deadLetter } = await sqs.send(new CreateQueueCommand({ QueueName: benchName("dead-letter") }));
   const log = (name: string) => fileLogger(`bench-${name}`, join(bed.stateDir, "logs", `bench-${name}.log`));
-  const trigger = createTriggerHandler(deployment.submit, log("trigger"));
-  const invoker = startAsyncInvoker({
-    sqs,
-    queueUrl: deployment.uploadsQueueUrl,
-    deadLetterQueueUrl: deadLetter ?? "",
-    functionArn: "arn:aws:lambda:us-east-1:123456789012:function:bench-trigger",
-    handler: (event) => trigger(event as S3Event),
-  });
+  const invoker = await startTriggerOnUploads(bed, deployment, log("trigger"));
   const reconciler = startReconcileLoop(deployment.reconcile, { everyMs: RECONCILE_EVERY_MS }, log("reconcile"));
   const s3 = new S3Client(aws);
   const { bucket } = deployment;

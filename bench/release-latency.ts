@@ -13,7 +13,7 @@ import { createReconcileHandler } from "../src/reconcile/handler.js";
 import { createTriggerHandler } from "../src/trigger/handler.js";
 import { gzip, sampleContext } from "../test/support/tar.js";
 import { BuildWatch } from "./build-watch.js";
-import { adminAws, benchDeployment, benchName } from "./setup.js";
+import { adminAws, benchDeployment, benchName, startTriggerOnUploads } from "./setup.js";
 import { percentile } from "./stats.js";
 
 /** EventBridge's schedule: `rate(1 minute)` is as often as a schedule fires. */
@@ -64,17 +64,8 @@ export async function releaseLatency(bed: BedInfo, mode: LatencyMode): Promise<L
     RECONCILE_WATCH_SECONDS: String(mode.watchSeconds),
   });
   const aws = adminAws(bed);
-  const sqs = new SQSClient(aws);
-  const { QueueUrl: deadLetter } = await sqs.send(new CreateQueueCommand({ QueueName: benchName("dead-letter") }));
   const log = (name: string) => fileLogger(`bench-${name}`, join(bed.stateDir, "logs", `latency-${name}.log`));
-  const trigger = createTriggerHandler(deployment.submit, log("trigger"));
-  const invoker = startAsyncInvoker({
-    sqs,
-    queueUrl: deployment.uploadsQueueUrl,
-    deadLetterQueueUrl: deadLetter ?? "",
-    functionArn: "arn:aws:lambda:us-east-1:123456789012:function:bench-trigger",
-    handler: (event) => trigger(event as S3Event),
-  });
+  const invoker = await startTriggerOnUploads(bed, deployment, log("trigger"));
   const { remainingMs: _unused, ...reconcileDeps } = deployment.reconcile;
   const reconcile = createReconcileHandler(reconcileDeps, log("reconcile"), mode.watchSeconds * 1000);
   const schedule = everyMinute((remainingMs) => reconcile(remainingMs));

@@ -1,14 +1,18 @@
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { BatchV1Api, KubeConfig, type V1Job } from "@kubernetes/client-node";
+import type { S3Event } from "aws-lambda";
 import { repoRoot } from "../bed/paths.js";
 import type { BedInfo } from "../bed/state.js";
 import { type Config, loadConfig } from "../src/config.js";
+import { startAsyncInvoker } from "../src/local/async-invoker.js";
 import { applyInfra, ensureBuildsTable, ensureContextsBucket } from "../src/local/provision.js";
+import type { Logger } from "../src/log.js";
+import { createTriggerHandler } from "../src/trigger/handler.js";
 import type { UploadNotice } from "../src/trigger/submit-upload.js";
-import { functionDeps } from "../src/wiring.js";
+import { functionDeps, makeConnector } from "../src/wiring.js";
 import { gzip, sampleContext } from "../test/support/tar.js";
 
 let counter = 0;
@@ -50,7 +54,7 @@ export function benchWiring(bed: BedInfo, bucket: string, table: string, env: Re
   });
   const identity = bed.identities.functions;
   const credentials = { accessKeyId: identity?.accessKeyId ?? "", secretAccessKey: identity?.secretAccessKey ?? "" };
-  return { config, wired: functionDeps(config, credentials) };
+  return { config, credentials, wired: functionDeps(config, credentials) };
 }
 
 /** A deployment on the bench bed: its own bucket and table, the functions' identity, infra/k8s applied. */
@@ -61,9 +65,11 @@ export async function benchDeployment(bed: BedInfo, env: Record<string, string> 
   await ensureBuildsTable(new DynamoDBClient(aws), table);
   const { queueUrl } = await ensureContextsBucket(new S3Client(aws), new SQSClient(aws), bucket, benchName("uploads"));
   await applyInfra(bed.kubectl, bed.kubeconfigs.admin, join(repoRoot, "infra", "k8s", "overlays", "local"));
-  const { config, wired } = benchWiring(bed, bucket, table, env);
+  const { config, credentials, wired } = benchWiring(bed, bucket, table, env);
   return {
     config,
+    /** How the functions reach the cluster: their EKS token (IAM identity → RBAC), as the trigger's calls present it. */
+    connect: makeConnector(config, credentials),
     bucket,
     table,
     /** Where the bucket's S3 notifications arrive. */
@@ -89,4 +95,26 @@ export async function benchDeployment(bed: BedInfo, env: Record<string, string> 
       return notices;
     },
   };
+}
+
+/**
+ * The trigger as Lambda runs it on a deployment's uploads: its S3
+ * notifications through the local runtime's async invoker (retries, a
+ * dead-letter queue of its own).
+ */
+export async function startTriggerOnUploads(
+  bed: BedInfo,
+  deployment: Awaited<ReturnType<typeof benchDeployment>>,
+  logger: Logger,
+): Promise<{ stop: () => Promise<void> }> {
+  const sqs = new SQSClient(adminAws(bed));
+  const { QueueUrl: deadLetter } = await sqs.send(new CreateQueueCommand({ QueueName: benchName("dead-letter") }));
+  const trigger = createTriggerHandler(deployment.submit, logger);
+  return startAsyncInvoker({
+    sqs,
+    queueUrl: deployment.uploadsQueueUrl,
+    deadLetterQueueUrl: deadLetter ?? "",
+    functionArn: "arn:aws:lambda:us-east-1:123456789012:function:bench-trigger",
+    handler: (event) => trigger(event as S3Event),
+  });
 }

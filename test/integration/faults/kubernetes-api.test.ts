@@ -153,7 +153,9 @@ describe.skipIf(withoutBedApiServer)("faults: the Kubernetes API", () => {
       onInterrupted: (error) => interruptions.push(error),
     });
     try {
-      const first = await submitSample(env, "contexts/faults/watch/1.tar.gz", { DROPBUILD_SIMULATE_DURATION_MS: "500" });
+      const first = await submitSample(env, "contexts/faults/watch/1.tar.gz", {
+        DROPBUILD_SIMULATE_DURATION_MS: "500",
+      });
       await eventually("the first build recorded by following", async () =>
         (await recordsOf(env, [first]))[0]?.eventPublishedAt ? true : undefined,
       );
@@ -161,8 +163,12 @@ describe.skipIf(withoutBedApiServer)("faults: the Kubernetes API", () => {
 
       // Down: the watch's connection is cut, and the passes after it fail until the server is back.
       proxy.setDown(true);
-      const second = await submitSample(env, "contexts/faults/watch/2.tar.gz", { DROPBUILD_SIMULATE_DURATION_MS: "500" });
-      const third = await submitSample(env, "contexts/faults/watch/3.tar.gz", { DROPBUILD_SIMULATE_DURATION_MS: "500" });
+      const second = await submitSample(env, "contexts/faults/watch/2.tar.gz", {
+        DROPBUILD_SIMULATE_DURATION_MS: "500",
+      });
+      const third = await submitSample(env, "contexts/faults/watch/3.tar.gz", {
+        DROPBUILD_SIMULATE_DURATION_MS: "500",
+      });
       await eventually("the run to notice", async () => (interruptions.length > 0 ? true : undefined));
       proxy.setDown(false);
 

@@ -5,6 +5,7 @@ import { parseAllDocuments } from "yaml";
 import { repoRoot } from "../../../bed/paths.js";
 import { LAMBDA_RUNTIME } from "../../../scripts/bundle.js";
 import { openApiDocument } from "../../../src/api/openapi.js";
+import { loadConfig } from "../../../src/config.js";
 import { buildsTableDefinition } from "../../../src/store/table.js";
 import { type PackagedService, packageServerless, type Template } from "../../support/serverless-package.js";
 
@@ -70,6 +71,18 @@ describe("serverless.yml, packaged with osls", () => {
     ).toEqual(["cron(0 3 * * ? *)", "rate(1 minute)"]);
     expect(rules.map((r) => r.EventPattern).filter(Boolean)).toContainEqual({ source: ["dropbuild.rebuild"] });
     expect(template.Resources.ReconcileLambdaFunction?.Properties.ReservedConcurrentExecutions).toBe(1);
+  });
+
+  it("gives the reconciler's watch window room: under the schedule's minute, and 20 s under the timeout", () => {
+    const window = loadConfig({
+      AWS_REGION: "us-east-1",
+      BUILDS_TABLE: "t",
+      CONTEXTS_BUCKET: "bucket",
+      CLUSTER_NAME: "c",
+      REGISTRY: "r.example:5000",
+    }).reconcileWatchSeconds;
+    expect(window).toBeLessThan(60);
+    expect(template.Resources.ReconcileLambdaFunction?.Properties.Timeout).toBeGreaterThanOrEqual(window + 20);
   });
 
   it("scopes every IAM statement to resource ARNs, one role per function", () => {

@@ -59,9 +59,14 @@ export async function followJobs(
         if (gone || !change.job.spec?.suspend) released.delete(name);
         if (change.type !== "DELETED") changed.set(name, change.job);
       }
-      await settlePage([...changed.values()], deps, report, outOfTime);
-      const known = [...unfinished.values()].map((job) => shownReleased(job, released));
-      for (const name of await releaseQueue(known, deps.memory, deps, report)) released.add(name);
+      try {
+        await settlePage([...changed.values()], deps, report, outOfTime);
+        const known = [...unfinished.values()].map((job) => shownReleased(job, released));
+        for (const name of await releaseQueue(known, deps.memory, deps, report)) released.add(name);
+      } catch (error: unknown) {
+        // A read or release the cluster or the table refused: a new pass starts again from what is there.
+        return { end: "failed", error: errorMessage(error) };
+      }
       if (outOfTime()) return { end: "done" };
     }
   } finally {

@@ -141,6 +141,9 @@ export async function kubeRequest<T>(connection: ClusterConnection, req: RestReq
   });
 }
 
+/** A watch silent this long is taken for a dead connection (it fails; the caller starts again). */
+const WATCH_IDLE_SECONDS = 90;
+
 /** One event of a watch, as the API server streams it (one JSON object per line). */
 export interface WatchEvent<T> {
   type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
@@ -150,8 +153,9 @@ export interface WatchEvent<T> {
 
 /**
  * A watch (GET with `watch=1`): the events as they arrive, until the server
- * ends the stream (its `timeoutSeconds`), the connection fails (thrown) or
- * `signal` aborts (the iteration just ends). Its own connection, outside the
+ * ends the stream (its `timeoutSeconds`), the connection fails or stays
+ * silent too long (thrown) or `signal` aborts (the iteration ends, or an
+ * error answer being read throws). Its own connection, outside the
  * keep-alive pool: a watch holds its socket for minutes.
  */
 export async function* kubeWatch<T>(
@@ -161,7 +165,8 @@ export async function* kubeWatch<T>(
   signal: AbortSignal,
 ): AsyncGenerator<WatchEvent<T>> {
   const url = urlOf(connection, path, { ...query, watch: 1 });
-  const idleMs = (Number(query?.timeoutSeconds ?? 300) + 30) * 1000;
+  // The API server sends a bookmark about once a minute on a quiet watch: silence beyond that is a dead connection.
+  const idleMs = Math.min(Number(query?.timeoutSeconds ?? 300) + 30, WATCH_IDLE_SECONDS) * 1000;
   const response = await new Promise<IncomingMessage | undefined>((resolve, reject) => {
     const call = request(
       url,

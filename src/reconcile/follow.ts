@@ -10,6 +10,8 @@ import { releaseQueue } from "./release-queue.js";
 
 /** Changes arriving this soon after the first are handled together (a burst of uploads is one release). */
 const BATCH_MS = 50;
+/** A watch that ends sooner than this without an event is re-opened only after this long. */
+const EARLY_END_MS = 1_000;
 
 export interface FollowOptions {
   /** Milliseconds this follower may still run; it returns once this reaches 0. */
@@ -30,9 +32,9 @@ export type FollowEnd = { end: "done" } | { end: "relist" } | { end: "failed"; e
  * log, event, finalizer: the same `settle` a pass uses) and, under a cap,
  * releases the queue from the Jobs known now, within moments of the change.
  * The unfinished Jobs are kept from the pass's list and the watch's events;
- * a Job this follower released counts as running until its own event says
- * so, so a late event can never make a slot look free twice. The sweep for
- * lost Jobs stays with the passes.
+ * a Job the pass or this follower released counts as running until an event
+ * shows it released, so a replayed or late event can never make a slot look
+ * free twice. The sweep for lost Jobs stays with the passes.
  */
 export async function followJobs(
   deps: ReconcileDeps & { memory: ReconcileMemory },
@@ -41,7 +43,7 @@ export async function followJobs(
   options: FollowOptions,
 ): Promise<FollowEnd> {
   const unfinished = new Map(pass.unfinished.map((job) => [job.metadata?.name ?? "", job]));
-  const released = new Set<string>();
+  const released = new Set<string>(pass.released);
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
   const changes = watchFrom(deps, pass.resourceVersion ?? "", options.left, signal);
@@ -103,7 +105,10 @@ function watchFrom(deps: ReconcileDeps, from: string, left: () => number, signal
           signal,
           timeoutSeconds,
         });
+        const opened = performance.now();
+        let events = 0;
         for await (const change of watch) {
+          events += 1;
           if (change.type === "EXPIRED") {
             ended = { end: "relist" };
             return;
@@ -114,6 +119,10 @@ function watchFrom(deps: ReconcileDeps, from: string, left: () => number, signal
             pending.push(change);
             notify();
           }
+        }
+        // A watch ended at once with nothing (a proxy cutting it): do not re-open it in a tight loop.
+        if (events === 0 && performance.now() - opened < EARLY_END_MS) {
+          await sleep(EARLY_END_MS, undefined, { signal }).catch(() => undefined);
         }
       }
       ended = { end: "done" };

@@ -34,6 +34,12 @@ export interface PassResult {
   unfinished: WireJob[];
   /** The list's snapshot; undefined when the pass stopped early. */
   resourceVersion?: string;
+  /**
+   * Names of the Jobs this pass released. A watch from the list's snapshot
+   * replays their changes from before the release, still suspended: they
+   * count as running until an event shows them released.
+   */
+  released: ReadonlySet<string>;
 }
 
 /** A reconcile run that also says what it saw, for a watch to carry on from. */
@@ -41,7 +47,7 @@ export async function reconcilePass(deps: ReconcileDeps): Promise<PassResult> {
   const report = emptyReport();
   const stopped = (): PassResult => {
     report.stoppedEarly = true;
-    return { report, unfinished: [] };
+    return { report, unfinished: [], released: new Set() };
   };
   const outOfTime = () => deps.remainingMs() < SAFETY_MS;
   const memory = deps.memory ?? new ReconcileMemory();
@@ -71,7 +77,7 @@ export async function reconcilePass(deps: ReconcileDeps): Promise<PassResult> {
   // The queue is only released on a run that saw every Job, so the count of running builds is true.
   const released = await releaseQueue(unfinished, memory, deps, report);
   await recreateMissingJobs(seen, memory, deps, report);
-  return { report, unfinished: unfinished.map((job) => shownReleased(job, released)), resourceVersion };
+  return { report, unfinished: unfinished.map((job) => shownReleased(job, released)), resourceVersion, released };
 }
 
 /** The Job as this reconciler knows it now: released if it released it (its watch event may come later). */

@@ -35,10 +35,13 @@ export async function reconcileWatching(deps: ReconcileDeps, options: WatchingOp
   const total = emptyReport();
   const pause = () =>
     sleep(Math.min(RETRY_PAUSE_MS, Math.max(0, left())), undefined, { signal }).catch(() => undefined);
+  // A pass after the first stays inside the window, so the invocation ends before the next is due.
+  const withinWindow = { ...own, remainingMs: () => Math.min(deps.remainingMs(), left() + SAFETY_MS) };
   for (let first = true; ; first = false) {
     let pass: PassResult;
+    const started = performance.now();
     try {
-      pass = await reconcilePass(own);
+      pass = await reconcilePass(first ? own : withinWindow);
     } catch (error: unknown) {
       // The first pass failing fails the invocation, as a plain run's does; a later one is tried again.
       if (first) throw error;
@@ -53,6 +56,9 @@ export async function reconcileWatching(deps: ReconcileDeps, options: WatchingOp
     if (followed.end === "done" || left() <= 0 || signal.aborted) break;
     if (followed.end === "failed") {
       options.onInterrupted?.(followed.error);
+      await pause();
+    } else if (performance.now() - started < RETRY_PAUSE_MS) {
+      // Expired again at once: list again, but not back to back.
       await pause();
     }
   }

@@ -153,16 +153,20 @@ export class KubernetesBuildCluster implements ReconcileCluster {
    * code); anything else (refused, reset, TLS, timeout) is ClusterUnavailableError.
    */
   private async call<T>(what: string, req: RestRequest): Promise<T> {
-    let connection: ClusterConnection;
-    try {
-      connection = await this.connect();
-    } catch (error: unknown) {
-      throw new ClusterUnavailableError(`${what}: ${errorMessage(error)}`, { cause: error });
-    }
+    const connection = await this.connection(what);
     try {
       return await kubeRequest<T>(connection, req);
     } catch (error: unknown) {
       if (error instanceof KubeApiError) throw error;
+      throw new ClusterUnavailableError(`${what}: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+
+  /** Where and how to reach the API server now; failing to find out is ClusterUnavailableError. */
+  private async connection(what: string): Promise<ClusterConnection> {
+    try {
+      return await this.connect();
+    } catch (error: unknown) {
       throw new ClusterUnavailableError(`${what}: ${errorMessage(error)}`, { cause: error });
     }
   }
@@ -223,12 +227,7 @@ export class KubernetesBuildCluster implements ReconcileCluster {
     resourceVersion: string,
     options: { signal: AbortSignal; timeoutSeconds: number },
   ): AsyncGenerator<JobChange> {
-    let connection: ClusterConnection;
-    try {
-      connection = await this.connect();
-    } catch (error: unknown) {
-      throw new ClusterUnavailableError(`could not watch Jobs: ${errorMessage(error)}`, { cause: error });
-    }
+    const connection = await this.connection("could not watch Jobs");
     const query = {
       labelSelector: buildJobSelector(deployment),
       resourceVersion,

@@ -63,19 +63,20 @@ export interface RestRequest {
 
 const agents = new Map<string, Agent>();
 
+/** How to trust the API server and, with a client certificate, be trusted by it. */
+const tlsOf = (connection: ClusterConnection) => ({
+  ca: connection.ca,
+  cert: connection.cert,
+  key: connection.key,
+  rejectUnauthorized: !connection.insecureSkipTLSVerify,
+});
+
 /** One keep-alive pool per API server and kind of credential. */
 function agentFor(connection: ClusterConnection): Agent {
   const agentKey = `${connection.server}|${connection.cert ? "cert" : "token"}`;
   let agent = agents.get(agentKey);
   if (!agent) {
-    agent = new Agent({
-      keepAlive: true,
-      maxSockets: 32,
-      ca: connection.ca,
-      cert: connection.cert,
-      key: connection.key,
-      rejectUnauthorized: !connection.insecureSkipTLSVerify,
-    });
+    agent = new Agent({ keepAlive: true, maxSockets: 32, ...tlsOf(connection) });
     agents.set(agentKey, agent);
   }
   return agent;
@@ -173,10 +174,7 @@ export async function* kubeWatch<T>(
       {
         method: "GET",
         headers: headersOf(connection, "application/json"),
-        ca: connection.ca,
-        cert: connection.cert,
-        key: connection.key,
-        rejectUnauthorized: !connection.insecureSkipTLSVerify,
+        ...tlsOf(connection),
         agent: false,
         signal,
         timeout: idleMs,

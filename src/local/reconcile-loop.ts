@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log.js";
-import { logReport } from "../reconcile/handler.js";
+import { logInterruption, logReport } from "../reconcile/handler.js";
 import type { ReconcileDeps } from "../reconcile/reconcile.js";
 import { reconcileWatching } from "../reconcile/watching.js";
 import { waitAtMost } from "../util/wait-at-most.js";
@@ -44,7 +44,7 @@ export function startReconcileLoop(
           {
             windowMs,
             signal,
-            onInterrupted: (error) => logger.warn("following the Jobs was interrupted; listing again", { error }),
+            onInterrupted: logInterruption(logger),
           },
         );
         logReport(logger, report, { always: false, ms: ms() });

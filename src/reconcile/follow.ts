@@ -5,7 +5,7 @@ import { errorMessage } from "../util/error-message.js";
 import { type ReconcileDeps, type ReconcileReport, SAFETY_MS } from "./deps.js";
 import { jobFinished } from "./lifecycle.js";
 import type { ReconcileMemory } from "./memory.js";
-import { type PassResult, settlePage, shownReleased } from "./reconcile.js";
+import { type PassResult, settlePage } from "./reconcile.js";
 import { releaseQueue } from "./release-queue.js";
 
 /** Changes arriving this soon after the first are handled together (a burst of uploads is one release). */
@@ -74,6 +74,11 @@ export async function followJobs(
   } finally {
     stop.abort();
   }
+}
+
+/** The Job as this reconciler knows it now: released if it released it (its watch event may come later). */
+function shownReleased(job: WireJob, released: ReadonlySet<string>): WireJob {
+  return job.spec?.suspend && released.has(job.metadata?.name ?? "") ? { ...job, spec: { suspend: false } } : job;
 }
 
 type JobEvent = Extract<JobChange, { job: WireJob }>;

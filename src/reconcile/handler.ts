@@ -13,12 +13,17 @@ export function createReconcileHandler(deps: Omit<ReconcileDeps, "remainingMs">,
       { ...deps, remainingMs },
       {
         windowMs,
-        onInterrupted: (error) => logger.warn("following the Jobs was interrupted; listing again", { error }),
+        onInterrupted: logInterruption(logger),
       },
     );
     logReport(logger, report, { always: true });
     return report;
   };
+}
+
+/** Log a run's watch interrupted (it lists again and carries on): a warning, with why. */
+export function logInterruption(logger: Logger): (error: string) => void {
+  return (error) => logger.warn("following the Jobs was interrupted; listing again", { error });
 }
 
 /**

@@ -30,7 +30,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
 /** What a whole pass saw: where a watch that follows it starts. */
 export interface PassResult {
   report: ReconcileReport;
-  /** Unfinished Jobs as listed, those this pass released shown released. Empty when the pass stopped early. */
+  /** Unfinished Jobs as listed (see `released` for those released since). Empty when the pass stopped early. */
   unfinished: WireJob[];
   /** The list's snapshot; undefined when the pass stopped early. */
   resourceVersion?: string;
@@ -77,12 +77,7 @@ export async function reconcilePass(deps: ReconcileDeps): Promise<PassResult> {
   // The queue is only released on a run that saw every Job, so the count of running builds is true.
   const released = await releaseQueue(unfinished, memory, deps, report);
   await recreateMissingJobs(seen, memory, deps, report);
-  return { report, unfinished: unfinished.map((job) => shownReleased(job, released)), resourceVersion, released };
-}
-
-/** The Job as this reconciler knows it now: released if it released it (its watch event may come later). */
-export function shownReleased(job: WireJob, released: ReadonlySet<string>): WireJob {
-  return job.spec?.suspend && released.has(job.metadata?.name ?? "") ? { ...job, spec: { suspend: false } } : job;
+  return { report, unfinished, resourceVersion, released };
 }
 
 /**

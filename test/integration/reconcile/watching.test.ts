@@ -55,11 +55,12 @@ describe("reconcile: a run that follows the Jobs", () => {
     // One invocation's run, with a window long enough for all 50: everything after its first pass comes from the watch.
     const run = reconcileWatching(counted, { windowMs: 240_000, signal: stop.signal });
 
+    // Builds of 2-4 s, so uploads pile up behind the cap even when the triggers run slowly (a loaded machine).
     const keys = Array.from({ length: 50 }, (_, i) => `contexts/${repository}/${i}.tar.gz`);
     await Promise.all(
       keys.map((key, i) =>
         env.upload(key, gzip(sampleContext()), {
-          "build-args": JSON.stringify({ DROPBUILD_SIMULATE_DURATION_MS: String(300 + (i % 5) * 200) }),
+          "build-args": JSON.stringify({ DROPBUILD_SIMULATE_DURATION_MS: String(2000 + (i % 5) * 500) }),
         }),
       ),
     );

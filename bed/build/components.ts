@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bedDir, repoRoot, type Versions } from "../paths.js";
 import type { GoModuleBuild } from "./go.js";
@@ -212,27 +212,58 @@ export function kanikoSourceArchive(versions: Versions): string {
   return join(repoRoot, "..", "shared", "vendor", "kaniko", `kaniko-${versions.kaniko}-src.tar.gz`);
 }
 
+/** Unpacks the kaniko source archive (vendor/ included) into `src`. */
+function unpackKanikoSource(versions: Versions): (src: string) => Promise<void> {
+  const archive = kanikoSourceArchive(versions);
+  return async (src) => {
+    if (!existsSync(archive)) {
+      throw new Error(
+        `kaniko ${versions.kaniko} source archive not found at ${archive}; the bed builds the executor from it ` +
+          "(the Go module proxy refuses this module)",
+      );
+    }
+    await runCommand("tar", ["-xzf", archive, "--strip-components=1", "-C", src]);
+  };
+}
+
+/** How kaniko's own source is built: offline, from its vendor/ directory, static. */
+const KANIKO_GO_ENV = { CGO_ENABLED: "0", GOFLAGS: "-mod=vendor -buildvcs=false", GOPROXY: "off" };
+
 /**
  * kaniko's executor, built offline from that archive with its vendor/
  * directory, like the upstream image (static, version stamped).
  */
 export function kanikoBuild(versions: Versions): GoModuleBuild {
   const version = versions.kaniko;
-  const archive = kanikoSourceArchive(versions);
   return {
     key: `kaniko-${version}`,
     label: `kaniko ${version} executor`,
-    unpack: async (src) => {
-      if (!existsSync(archive)) {
-        throw new Error(
-          `kaniko ${version} source archive not found at ${archive}; the bed builds the executor from it ` +
-            "(the Go module proxy refuses this module)",
-        );
-      }
-      await runCommand("tar", ["-xzf", archive, "--strip-components=1", "-C", src]);
-    },
+    unpack: unpackKanikoSource(versions),
     binaries: [{ name: "executor", pkg: "./cmd/executor" }],
     ldflags: `-s -w -X github.com/osscontainertools/kaniko/pkg/version.version=${version}`,
-    env: { CGO_ENABLED: "0", GOFLAGS: "-mod=vendor -buildvcs=false", GOPROXY: "off" },
+    env: KANIKO_GO_ENV,
+  };
+}
+
+/**
+ * bed/go/kaniko-untar: kaniko's own tar:// unpacking, as a command the tests
+ * run on the host, built inside that same source tree. Keyed by a hash of
+ * its source, so an edit rebuilds it.
+ */
+export async function kanikoUntarBuild(versions: Versions): Promise<GoModuleBuild> {
+  const main = await readFile(join(bedDir, "go", "kaniko-untar", "main.go"), "utf8");
+  const digest = createHash("sha256").update(main).digest("hex").slice(0, 12);
+  const unpackSource = unpackKanikoSource(versions);
+  return {
+    key: `kaniko-untar-${versions.kaniko}-${digest}`,
+    label: `kaniko ${versions.kaniko} unpacker`,
+    unpack: async (src) => {
+      await unpackSource(src);
+      await mkdir(join(src, "cmd", "kaniko-untar"));
+      await writeFile(join(src, "cmd", "kaniko-untar", "main.go"), main);
+    },
+    binaries: [{ name: "kaniko-untar", pkg: "./cmd/kaniko-untar" }],
+    ldflags: "-s -w",
+    env: KANIKO_GO_ENV,
   };
 }

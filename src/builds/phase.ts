@@ -124,13 +124,13 @@ const startingPod: BuildPhase = { phase: "starting", text: "starting the pod" };
 function initPhase(pod: WirePod): BuildPhase | undefined {
   const statuses = pod.status?.initContainerStatuses;
   const fetch = containerStatus(statuses, FETCH_CONTAINER);
+  // A plain .tar has an unpack step; a gzip context has none (kaniko unpacks it).
   const unpack = containerStatus(statuses, UNPACK_CONTAINER);
   // Not scheduled or not started yet; a pod past its init containers lists kaniko's status.
-  if (!fetch || !unpack) return pod.status?.containerStatuses?.length ? undefined : startingPod;
-  for (const [status, doing] of [
-    [fetch, "fetching the context"],
-    [unpack, "unpacking the context"],
-  ] as const) {
+  if (!fetch) return pod.status?.containerStatuses?.length ? undefined : startingPod;
+  const steps: [WireContainerStatus, string][] = [[fetch, "fetching the context"]];
+  if (unpack) steps.push([unpack, "unpacking the context"]);
+  for (const [status, doing] of steps) {
     const state = status.state ?? {};
     if (state.terminated?.exitCode === 0) continue;
     if (state.terminated) return { phase: "fetching", text: `${doing} failed (exit ${state.terminated.exitCode})` };

@@ -21,8 +21,8 @@ DynamoDB, STS, EKS, EventBridge and SQS; a real Kubernetes control plane
 (etcd, kube-apiserver, kube-controller-manager, kube-scheduler); a real node
 (kubelet, containerd, runc, a CNI bridge nothing can leave); and a real OCI
 registry. The build Job is the one production creates: its pod fetches the
-context with the aws CLI (credentials by web identity, as IRSA gives them),
-unpacks it on the workspace volume, and kaniko builds and pushes the image.
+context with the aws CLI (credentials by web identity, as IRSA gives them)
+onto the workspace volume, and kaniko unpacks it, builds and pushes the image.
 Stand-ins, only for what AWS alone runs: EFS is a volume on the node, ECR is
 the local registry, the IRSA webhook is the bed's own.
 

@@ -1,6 +1,15 @@
 import { posix } from "node:path";
 import { Parser, type ReadEntry } from "tar";
-import { entryProblem, extendedHeaderProblem, quoted, sparseFileReason } from "./entry-rules.js";
+import {
+  entryProblem,
+  extendedHeaderProblem,
+  type NameSources,
+  noNameSources,
+  noteNameSources,
+  quoted,
+  sparseFileReason,
+  twoNamesProblem,
+} from "./entry-rules.js";
 import { LinkLedger } from "./link-ledger.js";
 import { Rejection } from "./stream-meter.js";
 
@@ -108,6 +117,8 @@ export class ArchiveWalk {
   private nameBytes = 0;
   private paxRecords = 0;
   private sparseNext = false;
+  /** The extended headers that named the next entry. */
+  private nameSources: NameSources = noNameSources();
   private unfinished = 0;
   /** Types of the extended headers whose bodies are still to be emitted, in order. */
   private readonly metaTypes: string[] = [];
@@ -135,6 +146,7 @@ export class ArchiveWalk {
       const problem = extendedHeaderProblem(type, records);
       if (problem) this.fail(problem);
       if (SPARSE_RECORD.test(records)) this.sparseNext = true;
+      noteNameSources(this.nameSources, type, records);
     });
     this.parser.on("ignoredEntry", (entry: ReadEntry) => this.ignored(entry));
     this.parser.on("entry", (entry: ReadEntry) => this.entry(entry));
@@ -228,7 +240,8 @@ export class ArchiveWalk {
     this.countNames(entry.path.length + (entry.linkpath?.length ?? 0));
     if (this.problem) return;
     const name = normalise(entry.path);
-    const problem = this.problemWith(entry, name);
+    const problem = twoNamesProblem(entry.path, this.nameSources) ?? this.problemWith(entry, name);
+    this.nameSources = noNameSources();
     const directory = entry.type === "Directory";
     if (problem) this.fail(problem);
     else if (name === this.dockerfile) {

@@ -15,7 +15,7 @@ const SLASH = 0x2f;
 const BACKSLASH = 0x5c;
 const DOT = 0x2e;
 
-const ALLOWED_TYPES = new Set(["File", "OldFile", "ContiguousFile", "Directory", "SymbolicLink", "Link"]);
+const ALLOWED_TYPES = new Set(["File", "OldFile", "Directory", "SymbolicLink", "Link"]);
 const SPECIAL_TYPES: Record<string, string> = {
   CharacterDevice: "a character device",
   BlockDevice: "a block device",
@@ -96,6 +96,10 @@ function typeProblem({ path, type }: EntryHeader): string | undefined {
   if (special) return `entry ${quoted(path)} is ${special}; ${ONLY_FILES}`;
   if (type === "SparseFile") return sparseFileReason(path);
   if (type === "Unsupported") return `entry ${quoted(path)} has a tar type no tar program knows; ${ONLY_FILES}`;
+  if (type === "ContiguousFile") {
+    // kaniko (the unpack step for gzip contexts) unpacks type "0" files only and skips type "7" without a word.
+    return `entry ${quoted(path)} is a contiguous file (tar type 7), which the build's unpack step (kaniko) skips; pack the context with a current tar, which writes regular files`;
+  }
   if (!ALLOWED_TYPES.has(type)) return `entry ${quoted(path)} has unsupported type ${type}; ${ONLY_FILES}`;
   return undefined;
 }
@@ -188,4 +192,42 @@ export function extendedHeaderProblem(type: string | undefined, body: string): s
     at = end;
   }
   return undefined;
+}
+
+/** What named the next entry besides its header: a GNU long name or link (types L, K), a PAX path or linkpath. */
+export interface NameSources {
+  gnuName: boolean;
+  gnuLink: boolean;
+  paxPath: boolean;
+  paxLinkpath: boolean;
+}
+
+export const noNameSources = (): NameSources => ({
+  gnuName: false,
+  gnuLink: false,
+  paxPath: false,
+  paxLinkpath: false,
+});
+
+/** Notes which names an extended header sets for the next entry. */
+export function noteNameSources(sources: NameSources, type: string | undefined, body: string): void {
+  if (type === "NextFileHasLongPath") sources.gnuName = true;
+  else if (type === "NextFileHasLongLinkpath") sources.gnuLink = true;
+  else if (type === "ExtendedHeader") {
+    if (/(^|\n)\d+ path=/.test(body)) sources.paxPath = true;
+    if (/(^|\n)\d+ linkpath=/.test(body)) sources.paxLinkpath = true;
+  }
+}
+
+/**
+ * An entry named both by a GNU long name and a PAX record: Go's archive/tar
+ * (kaniko's unpack step) takes the GNU name, node-tar and busybox the PAX
+ * one, so the entry checked would not be the entry unpacked.
+ */
+export function twoNamesProblem(path: string, sources: NameSources): string | undefined {
+  const both = (sources.gnuName && sources.paxPath) || (sources.gnuLink && sources.paxLinkpath);
+  if (!both) return undefined;
+  const what =
+    sources.gnuName && sources.paxPath ? "a GNU long name and a PAX path" : "a GNU long link and a PAX linkpath";
+  return `entry ${quoted(path)} is named twice, by ${what}, ${READ_DIFFERENTLY}`;
 }

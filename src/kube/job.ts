@@ -1,5 +1,6 @@
 import type { V1Container, V1Job, V1PodSpec, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { SourceObject } from "../build/identity.js";
+import { CONTEXT_FORMATS } from "../build/key.js";
 import type { BuildSpec } from "../build/spec.js";
 
 /** Label and annotation names dropbuild puts on its Jobs. */
@@ -28,10 +29,12 @@ export const KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name";
 /** Holds a finished Job until the reconciler has recorded its outcome (TTL cleanup waits for it). */
 export const RECORD_FINALIZER = "dropbuild.dev/record";
 export const KANIKO_CONTAINER = "kaniko";
-/** The init containers: the first copies the context from S3 to the workspace, the second unpacks it. */
+/** The init containers: the first copies the context from S3 to the workspace, the second (plain .tar only) unpacks it. */
 export const FETCH_CONTAINER = "fetch-context";
 export const UNPACK_CONTAINER = "unpack-context";
 const WORKSPACE_MOUNT = "/workspace";
+/** Where kaniko unpacks a tar:// context (its fixed build-context directory, in the container's own filesystem). */
+const KANIKO_CONTEXT_DIR = "/kaniko/buildcontext";
 /** Build args that steer the local bed's simulated builds; never passed to kaniko. */
 export const SIMULATION_ARGS = {
   failure: "DROPBUILD_SIMULATE_FAILURE",
@@ -107,18 +110,27 @@ export function startsSuspended(maxConcurrentBuilds: number, settings: Pick<JobS
 /**
  * The batch/v1 Job that builds one context:
  *
- *   init "fetch-context"  aws s3api get-object → <workspace>/builds/<id>/context.tar[.gz]  (EFS, any AZ)
- *   init "unpack-context" tar -x into <workspace>/builds/<id>/context
- *   "kaniko"              builds from dir://…/context, pushes every destination, and
- *                         writes the digest to /dev/termination-log for the reconciler
+ *   init "fetch-context"   aws s3api get-object → <workspace>/builds/<id>/context.tar[.gz]  (EFS, any AZ)
+ *   init "unpack-context"  plain .tar only: tar -x into <workspace>/builds/<id>/context
+ *   "kaniko"               builds from tar://…/context.tar.gz (it unpacks the archive itself) or
+ *                          dir://…/context, pushes every destination, and writes the digest to
+ *                          /dev/termination-log for the reconciler
+ *
+ * A gzip context has one init container, not two: kubelet notices a
+ * container's exit at its next relist (about a second), so every container
+ * more costs a build about a second before kaniko starts. kaniko's tar://
+ * reads gzip only, so a plain .tar keeps the busybox unpack step. Both
+ * unpackers' reading of the archives the trigger accepts is checked by
+ * test/integration/context/kaniko-unpack.test.ts and the hostile corpus.
  *
  * Nothing runs privileged; the pod passes Pod Security "baseline".
  */
 export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
   const { buildId, spec, source } = request;
   const buildDir = `${WORKSPACE_MOUNT}/builds/${buildId}`;
-  const archive = `${buildDir}/context.${source.key.endsWith(".tar") ? "tar" : "tar.gz"}`;
-  const contextDir = `${buildDir}/context`;
+  const gzip = CONTEXT_FORMATS.find((f) => source.key.endsWith(f.suffix))?.compression !== "none";
+  const archive = `${buildDir}/context.${gzip ? "tar.gz" : "tar"}`;
+  const context = gzip ? kanikoUnpacks(archive) : busyboxUnpacks(archive, `${buildDir}/context`);
   const labels = jobLabels(buildId, spec, settings);
   const { workspaceMount, volumes, kanikoMounts } = jobVolumes(settings);
   const pod = podTemplateMetadata(buildId, labels[LABELS.repository] ?? "", spec, settings);
@@ -148,9 +160,9 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
           ...pod.placement,
           initContainers: [
             fetchContainer(source, archive, buildDir, settings, workspaceMount),
-            unpackContainer(archive, contextDir, settings, workspaceMount),
+            ...(context.unpack ? [unpackContainer(context.unpack, settings, workspaceMount)] : []),
           ],
-          containers: [kanikoContainer(spec, contextDir, settings, kanikoMounts)],
+          containers: [kanikoContainer(spec, context.kaniko, settings, kanikoMounts)],
           volumes,
         },
       },
@@ -278,18 +290,33 @@ function fetchContainer(
   };
 }
 
+/** Where kaniko reads the context from (its --context and the directory its --dockerfile is in), and who unpacks it. */
+interface ContextPlan {
+  kaniko: { context: string; dir: string };
+  /** A plain .tar: the busybox step unpacks `archive` into `dir` on the workspace. */
+  unpack?: { archive: string; dir: string };
+}
+
+/** A gzip archive: kaniko's tar:// unpacks it into its own build-context directory. */
+function kanikoUnpacks(archive: string): ContextPlan {
+  return { kaniko: { context: `tar://${archive}`, dir: KANIKO_CONTEXT_DIR } };
+}
+
+/** A plain .tar, which kaniko's tar:// cannot read: busybox unpacks it on the workspace first. */
+function busyboxUnpacks(archive: string, dir: string): ContextPlan {
+  return { kaniko: { context: `dir://${dir}`, dir }, unpack: { archive, dir } };
+}
+
 function unpackContainer(
-  archive: string,
-  contextDir: string,
+  { archive, dir }: { archive: string; dir: string },
   settings: JobSettings,
   mount: V1VolumeMount,
 ): V1Container {
-  const gzip = archive.endsWith(".gz") ? "z" : "";
   return {
     name: UNPACK_CONTAINER,
     image: settings.images.unpack,
     command: ["/bin/sh", "-c"],
-    args: [`set -eu; mkdir -p ${contextDir}; tar -x${gzip}f ${archive} -C ${contextDir}; rm -f ${archive}`],
+    args: [`set -eu; mkdir -p ${dir}; tar -xf ${archive} -C ${dir}; rm -f ${archive}`],
     volumeMounts: [mount],
     resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
   };
@@ -297,11 +324,12 @@ function unpackContainer(
 
 function kanikoContainer(
   spec: BuildSpec,
-  contextDir: string,
+  context: ContextPlan["kaniko"],
   settings: JobSettings,
   mounts: V1VolumeMount[],
 ): V1Container {
-  const args = [`--context=dir://${contextDir}`, `--dockerfile=${contextDir}/${spec.dockerfile}`];
+  // An absolute Dockerfile path: kaniko looks a relative one up in its working directory (the workspace) first.
+  const args = [`--context=${context.context}`, `--dockerfile=${context.dir}/${spec.dockerfile}`];
   for (const destination of spec.destinations) args.push(`--destination=${destination}`);
   args.push("--digest-file=/dev/termination-log");
   // Plain text: logs archived to S3 and the failure reason in the record carry no terminal colour codes.

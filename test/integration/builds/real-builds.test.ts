@@ -86,11 +86,11 @@ describe.skipIf(withoutNode)("real builds on the bed's node", () => {
 
   it("builds and pushes a context; the registry serves the recorded digest; the logs are kaniko's", async () => {
     const repository = repo("hello");
-    const id = await submit(
-      env,
-      `contexts/${repository}/1.0.tar.gz`,
-      context({ Dockerfile: "FROM busybox:1.35\nCOPY app.txt /app.txt\nRUN cat /app.txt\n", "app.txt": "hello\n" }),
-    );
+    const uploaded = context({
+      Dockerfile: "FROM busybox:1.35\nCOPY app.txt /app.txt\nRUN cat /app.txt\n",
+      "app.txt": "hello\n",
+    });
+    const id = await submit(env, `contexts/${repository}/1.0.tar.gz`, uploaded);
     const { record } = await reconcileUntil(env, id, finished, 180_000);
     expect(record.status).toBe("SUCCEEDED");
     expect(record.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -104,12 +104,33 @@ describe.skipIf(withoutNode)("real builds on the bed's node", () => {
     );
     expect(fetchEnv.map((e) => e.name)).not.toContain("AWS_ACCESS_KEY_ID");
     expect(pod?.spec?.volumes?.some((v) => v.projected?.sources?.some((src) => src.serviceAccountToken))).toBe(true);
-    // The context was really staged on the workspace volume (the EFS stand-in), where kaniko read it.
-    const staged = join(bed().stateDir, "workspace", "builds", id, "context");
-    expect(readFileSync(join(staged, "app.txt"), "utf8")).toBe("hello\n");
+    // The context was really staged on the workspace volume (the EFS stand-in), where kaniko unpacked it from.
+    expect(pod?.spec?.initContainers?.map((c) => c.name)).toEqual(["fetch-context"]);
+    const staged = join(bed().stateDir, "workspace", "builds", id, "context.tar.gz");
+    expect(readFileSync(staged)).toEqual(uploaded);
     const logs = await env.reconcileDeps.logs.get(id);
     expect(logs).toMatch(/Retrieving image manifest busybox:1\.35/);
     expect(logs).toMatch(/Pushing image to .*real\/hello/);
+  });
+
+  it("builds a plain .tar context, which the busybox step unpacks on the workspace (kaniko's tar:// reads gzip only)", async () => {
+    const repository = repo("plain");
+    const files = { Dockerfile: 'FROM busybox:1.35\nCOPY app.txt /app.txt\nRUN test "$(cat /app.txt)" = plain\n' };
+    const id = await submit(
+      env,
+      `contexts/${repository}/1.0.tar`,
+      tarArchive([
+        { path: "./", type: "Directory" },
+        ...Object.entries({ ...files, "app.txt": "plain\n" }).map(([path, body]) => ({ path: `./${path}`, body })),
+      ]),
+    );
+    const { record } = await reconcileUntil(env, id, finished, 180_000);
+    expect(record.status, record.reason).toBe("SUCCEEDED");
+    expect(await registryDigest(node, `${repository}:1.0`)).toBe(record.digest);
+    const [pod] = await buildPods(id);
+    expect(pod?.spec?.initContainers?.map((c) => c.name)).toEqual(["fetch-context", "unpack-context"]);
+    const staged = join(bed().stateDir, "workspace", "builds", id, "context");
+    expect(readFileSync(join(staged, "app.txt"), "utf8")).toBe("plain\n");
   });
 
   it("fails a Dockerfile whose RUN exits non-zero, retried by backoffLimit, with kaniko's error as the reason", async () => {

@@ -112,6 +112,20 @@ describe("a build's phase", () => {
     });
   });
 
+  it("is fetching, then building, for a gzip context, whose pod has no unpack step (kaniko unpacks it)", () => {
+    expect(phaseOf("RUNNING", { pod: pod([waiting("fetch-context", "PodInitializing")]) }).text).toBe(
+      "starting the pod",
+    );
+    expect(phaseOf("RUNNING", { pod: pod([running("fetch-context")]) })).toEqual({
+      phase: "fetching",
+      text: "fetching the context",
+    });
+    const failed = pod([exited("fetch-context", 255)], undefined, "Failed");
+    expect(phaseOf("RUNNING", { pod: failed }).text).toBe("fetching the context failed (exit 255)");
+    const starting = pod([exited("fetch-context")], waiting("kaniko", "PodInitializing"));
+    expect(phaseOf("RUNNING", { pod: starting })).toEqual({ phase: "building", text: "building" });
+  });
+
   it("is building, before any step, while kaniko starts and reads the base image", () => {
     const starting = pod([exited("fetch-context"), exited("unpack-context")], waiting("kaniko", "PodInitializing"));
     expect(phaseOf("RUNNING", { pod: starting })).toEqual({ phase: "building", text: "building" });

@@ -74,21 +74,18 @@ describe("renderJob", () => {
     });
   });
 
-  it("stages the exact object version onto the shared workspace before kaniko runs", () => {
-    const [fetch, unpack] = pod?.initContainers ?? [];
-    expect(fetch?.args?.[0]).toContain(
+  it("stages the exact object version onto the shared workspace, and kaniko unpacks it from there", () => {
+    expect(pod?.initContainers?.map((c) => c.name)).toEqual(["fetch-context"]);
+    expect(pod?.initContainers?.[0]?.args?.[0]).toContain(
       "aws s3api get-object --bucket 'ctx-bucket' --key 'contexts/team/api/v2.tar.gz' --version-id '3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY' /workspace/builds/0123456789abcdef/context.tar.gz",
-    );
-    expect(unpack?.args?.[0]).toContain(
-      "tar -xzf /workspace/builds/0123456789abcdef/context.tar.gz -C /workspace/builds/0123456789abcdef/context",
     );
     expect(pod?.volumes?.[0]?.persistentVolumeClaim?.claimName).toBe("dropbuild-workspace");
   });
 
   it("gives kaniko the context, Dockerfile, every destination, build args, target and the digest file", () => {
     expect(kaniko?.args).toEqual([
-      "--context=dir:///workspace/builds/0123456789abcdef/context",
-      "--dockerfile=/workspace/builds/0123456789abcdef/context/build/Dockerfile",
+      "--context=tar:///workspace/builds/0123456789abcdef/context.tar.gz",
+      "--dockerfile=/kaniko/buildcontext/build/Dockerfile",
       "--destination=reg.example.com/team/api:v2",
       "--destination=reg.example.com/team/api:latest",
       "--digest-file=/dev/termination-log",
@@ -98,6 +95,26 @@ describe("renderJob", () => {
     ]);
     expect(kaniko?.image).toBe("ghcr.io/osscontainertools/kaniko:v1.27.6");
     expect(kaniko?.resources).toEqual(settings.resources);
+  });
+
+  it("unpacks a plain .tar with busybox on the workspace first, since kaniko's tar:// reads gzip only", () => {
+    for (const key of ["contexts/team/api/v2.tgz", "contexts/team/api/v2.tar"]) {
+      const plain = key.endsWith(".tar");
+      const spec = renderJob({ ...request, source: { ...request.source, key } }, settings).spec?.template.spec;
+      expect(spec?.initContainers?.map((c) => c.name)).toEqual(
+        plain ? ["fetch-context", "unpack-context"] : ["fetch-context"],
+      );
+      const context = "/workspace/builds/0123456789abcdef/context";
+      if (plain) {
+        expect(spec?.initContainers?.[1]?.image).toBe("public.ecr.aws/docker/library/busybox:1.37");
+        expect(spec?.initContainers?.[1]?.args?.[0]).toContain(`tar -xf ${context}.tar -C ${context};`);
+      }
+      expect(spec?.containers[0]?.args?.slice(0, 2)).toEqual(
+        plain
+          ? [`--context=dir://${context}`, `--dockerfile=${context}/build/Dockerfile`]
+          : [`--context=tar://${context}.tar.gz`, "--dockerfile=/kaniko/buildcontext/build/Dockerfile"],
+      );
+    }
   });
 
   it("runs nothing privileged, as the builder service account, with no API token", () => {

@@ -21,8 +21,17 @@ import { BuildWatch, type ContainerStatus, kanikoStatus, type Sighting, type Wat
 import { adminAws, benchDeployment, benchName, startTriggerOnUploads } from "./setup.js";
 import { median, percentile } from "./stats.js";
 
-/** The context both kinds build: a base image from the mirror, one COPY, one RUN. */
-const DOCKERFILE = "FROM busybox:1.35\nCOPY app.txt /app.txt\nRUN echo built\n";
+/**
+ * The context both kinds build: a base image from the mirror, one COPY, one
+ * RUN that pauses for a build arg's fraction of a second. kubelet notices a
+ * container's exit at its next one-second relist, so with one fixed build
+ * length each kind's exit would land at the same point of that second every
+ * time (dropbuild's kaniko starts on a relist, the seed's does not) and the
+ * comparison would measure where, not the overhead; builds in the wild vary.
+ */
+const DOCKERFILE = "FROM busybox:1.35\nCOPY app.txt /app.txt\nARG PAUSE=0\nRUN sleep $PAUSE && echo built\n";
+/** Build i of each kind pauses alike: golden-ratio steps spread the pauses evenly over [0, 1) s. */
+const pauseFor = (i: number) => ((i * 0.6180339887) % 1).toFixed(2);
 /** The local runtime's reconcile schedule: a run, then 2 s, then the next. */
 const RECONCILE_EVERY_MS = 2000;
 /** Quiet time after each build (and its record), so each build starts on a settled node. */
@@ -61,8 +70,9 @@ async function realDeployment(bed: BedInfo, node: RealNodeInfo) {
     store: deployment.submit.store,
     job: deployment.submit.settings.job,
     /** Upload a context; the build id and Job name S3's notification will lead to. */
-    async upload(key: string, body: Buffer) {
-      const out = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    async upload(key: string, body: Buffer, buildArgs: Record<string, string>) {
+      const metadata = { "build-args": JSON.stringify(buildArgs) };
+      const out = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata }));
       const id = buildIdFor({ bucket, key, versionId: out.VersionId, etag: out.ETag });
       return { id, jobName: jobNameFor(id) };
     },
@@ -79,7 +89,7 @@ type RealDeployment = Awaited<ReturnType<typeof realDeployment>>;
  * same kaniko image, registry Secret, CA and mirror as dropbuild's, and the
  * same resources, reading a context already unpacked on the workspace volume.
  */
-function seedJob(name: string, destination: string, settings: JobSettings): V1Job {
+function seedJob(name: string, destination: string, settings: JobSettings, pause: string): V1Job {
   const context = "/workspace/seed/context";
   const caFile = "/kaniko/registry-ca/ca.crt";
   const mirror = settings.registryMirror ?? "";
@@ -102,6 +112,7 @@ function seedJob(name: string, destination: string, settings: JobSettings): V1Jo
                 `--destination=${destination}`,
                 `--registry-mirror=${mirror}`,
                 `--registry-certificate=${mirror}=${caFile}`,
+                `--build-arg=PAUSE=${pause}`,
               ],
               volumeMounts: [
                 { name: "workspace", mountPath: "/workspace" },
@@ -174,23 +185,37 @@ async function finished(watch: BuildWatch, jobName: string): Promise<Sighting> {
 }
 
 /** One seed build: create the hand-written Job, wait for Complete. */
-async function seedBuild(bed: BedInfo, clients: Clients, watch: BuildWatch, settings: JobSettings, tag: string) {
+async function seedBuild(
+  bed: BedInfo,
+  clients: Clients,
+  watch: BuildWatch,
+  settings: JobSettings,
+  tag: string,
+  pause: string,
+) {
   const host = bed.node?.registry.host ?? "";
   const name = benchName("seed");
   const startedAt = Date.now();
   await clients.batch.createNamespacedJob({
     namespace: NAMESPACE,
-    body: seedJob(name, `${host}/bench/seed:${tag}`, settings),
+    body: seedJob(name, `${host}/bench/seed:${tag}`, settings, pause),
   });
   const sighting = await finished(watch, name);
   return { startedAt, sighting, ...(await finalPod(clients, name, sighting)) };
 }
 
 /** One dropbuild build: upload, then the trigger and the reconciler do the rest; wait for Complete, then the record. */
-async function dropbuildBuild(deployment: RealDeployment, clients: Clients, watch: BuildWatch, tag: string) {
+async function dropbuildBuild(
+  deployment: RealDeployment,
+  clients: Clients,
+  watch: BuildWatch,
+  tag: string,
+  pause: string,
+) {
   const archive = gzip(sampleContext(DOCKERFILE));
   const startedAt = Date.now();
-  const { id, jobName } = await deployment.upload(`contexts/bench/dropbuild/${tag}.tar.gz`, archive);
+  const key = `contexts/bench/dropbuild/${tag}.tar.gz`;
+  const { id, jobName } = await deployment.upload(key, archive, { PAUSE: pause });
   const sighting = await finished(watch, jobName);
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -223,6 +248,9 @@ export interface BuildsFigures {
   kanikoOnlyTerminated: number;
   seedCompleteP50: number;
   dropbuildCompleteP50: number;
+  /** Means of the same, which the one-second steps move less than medians. */
+  seedCompleteMean: number;
+  dropbuildCompleteMean: number;
   /** The same, from the Complete condition's lastTransitionTime (whole seconds). */
   seedCompleteApiP50: number;
   dropbuildCompleteApiP50: number;
@@ -305,6 +333,8 @@ function summarize(seed: Sample[], dropbuild: Sample[], watch: BuildWatch, secon
     kanikoOnlyTerminated: dropbuild.filter((s) => s.sighting.kanikoSeenOnlyTerminated).length,
     seedCompleteP50: median(seed.map(complete)),
     dropbuildCompleteP50: median(dropbuild.map(complete)),
+    seedCompleteMean: mean(seed.map(complete)),
+    dropbuildCompleteMean: mean(dropbuild.map(complete)),
     seedCompleteApiP50: median(seed.map(completeApi)),
     dropbuildCompleteApiP50: median(dropbuild.map(completeApi)),
     dropbuildRecordedP50: median(dropbuild.map((s) => until(s, s.recordedAt))),
@@ -340,10 +370,10 @@ export async function realBuilds(bed: BedInfo, builds: number, progress: Progres
     const seed: Sample[] = [];
     const dropbuild: Sample[] = [];
     for (let i = 0; i <= builds; i += 1) {
-      const s = await seedBuild(bed, clients, watch, deployment.job, String(i));
+      const s = await seedBuild(bed, clients, watch, deployment.job, String(i), pauseFor(i));
       progress(line("seed", i, builds, s));
       await sleep(SETTLE_MS);
-      const d = await dropbuildBuild(deployment, clients, watch, String(i));
+      const d = await dropbuildBuild(deployment, clients, watch, String(i), pauseFor(i));
       progress(line("dropbuild", i, builds, d));
       await sleep(SETTLE_MS);
       if (i === 0) continue;

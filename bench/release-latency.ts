@@ -2,18 +2,14 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
-import type { S3Event } from "aws-lambda";
 import type { BedInfo } from "../bed/state.js";
 import type { BuildRecord } from "../src/build/record.js";
-import { startAsyncInvoker } from "../src/local/async-invoker.js";
 import { fileLogger } from "../src/log.js";
 import { createReconcileHandler } from "../src/reconcile/handler.js";
-import { createTriggerHandler } from "../src/trigger/handler.js";
 import { gzip, sampleContext } from "../test/support/tar.js";
 import { BuildWatch } from "./build-watch.js";
-import { adminAws, benchDeployment, benchName, startTriggerOnUploads } from "./setup.js";
+import { adminAws, benchDeployment, startTriggerOnUploads } from "./setup.js";
 import { percentile } from "./stats.js";
 
 /** EventBridge's schedule: `rate(1 minute)` is as often as a schedule fires. */

@@ -8,6 +8,11 @@ export const CONTEXT_FORMATS = [
   { suffix: ".tar", compression: "none" },
 ] as const;
 export type Compression = (typeof CONTEXT_FORMATS)[number]["compression"];
+export type ContextFormat = (typeof CONTEXT_FORMATS)[number];
+
+/** The context format a key's suffix names, if any. */
+export const contextFormat = (key: string): ContextFormat | undefined =>
+  CONTEXT_FORMATS.find((f) => key.endsWith(f.suffix));
 
 export interface ContextKey {
   /** The decoded object key. */
@@ -32,11 +37,11 @@ export function decodeEventKey(encoded: string): Checked<string> {
 const CONVENTION = `expected ${CONTEXTS_PREFIX}<repository>/<tag>.tar.gz (or .tgz, .tar)`;
 
 /** A key split by the convention, before its names are checked. */
-type KeyParts = { format: (typeof CONTEXT_FORMATS)[number]; repository: string; tag: string };
+type KeyParts = { format: ContextFormat; repository: string; tag: string };
 
 function splitContextKey(key: string): Checked<KeyParts> {
   if (!key.startsWith(CONTEXTS_PREFIX)) return refuse(`key "${key}" is not under ${CONTEXTS_PREFIX}: ${CONVENTION}`);
-  const format = CONTEXT_FORMATS.find((f) => key.endsWith(f.suffix));
+  const format = contextFormat(key);
   if (!format) return refuse(`key "${key}" does not end in .tar.gz, .tgz or .tar: ${CONVENTION}`);
   const path = key.slice(CONTEXTS_PREFIX.length, key.length - format.suffix.length);
   const slash = path.lastIndexOf("/");

@@ -240,7 +240,7 @@ export class ArchiveWalk {
     this.countNames(entry.path.length + (entry.linkpath?.length ?? 0));
     if (this.problem) return;
     const name = normalise(entry.path);
-    const problem = twoNamesProblem(entry.path, this.nameSources) ?? this.problemWith(entry, name);
+    const problem = this.problemWith(entry, name);
     this.nameSources = noNameSources();
     const directory = entry.type === "Directory";
     if (problem) this.fail(problem);
@@ -256,6 +256,7 @@ export class ArchiveWalk {
     const { maxEntries, maxBytes } = this.limits;
     if (this.sparseNext) return sparseFileReason(entry.path);
     return (
+      twoNamesProblem(entry.path, this.nameSources) ??
       entryProblem(entry) ??
       framingProblem(entry) ??
       (this.entries > maxEntries ? `the context has more than the limit of ${maxEntries} entries` : undefined) ??

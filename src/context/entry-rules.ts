@@ -225,9 +225,11 @@ export function noteNameSources(sources: NameSources, type: string | undefined, 
  * one, so the entry checked would not be the entry unpacked.
  */
 export function twoNamesProblem(path: string, sources: NameSources): string | undefined {
-  const both = (sources.gnuName && sources.paxPath) || (sources.gnuLink && sources.paxLinkpath);
-  if (!both) return undefined;
   const what =
-    sources.gnuName && sources.paxPath ? "a GNU long name and a PAX path" : "a GNU long link and a PAX linkpath";
-  return `entry ${quoted(path)} is named twice, by ${what}, ${READ_DIFFERENTLY}`;
+    sources.gnuName && sources.paxPath
+      ? "a GNU long name and a PAX path"
+      : sources.gnuLink && sources.paxLinkpath
+        ? "a GNU long link and a PAX linkpath"
+        : undefined;
+  return what && `entry ${quoted(path)} is named twice, by ${what}, ${READ_DIFFERENTLY}`;
 }

@@ -1,6 +1,6 @@
 import type { V1Container, V1Job, V1PodSpec, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { SourceObject } from "../build/identity.js";
-import { CONTEXT_FORMATS } from "../build/key.js";
+import { contextFormat } from "../build/key.js";
 import type { BuildSpec } from "../build/spec.js";
 
 /** Label and annotation names dropbuild puts on its Jobs. */
@@ -128,7 +128,7 @@ export function startsSuspended(maxConcurrentBuilds: number, settings: Pick<JobS
 export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
   const { buildId, spec, source } = request;
   const buildDir = `${WORKSPACE_MOUNT}/builds/${buildId}`;
-  const gzip = CONTEXT_FORMATS.find((f) => source.key.endsWith(f.suffix))?.compression !== "none";
+  const gzip = contextFormat(source.key)?.compression !== "none";
   const archive = `${buildDir}/context.${gzip ? "tar.gz" : "tar"}`;
   const context = gzip ? kanikoUnpacks(archive) : busyboxUnpacks(archive, `${buildDir}/context`);
   const labels = jobLabels(buildId, spec, settings);

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { CONTEXT_FORMATS } from "../../../src/build/key.js";
+import { contextFormat } from "../../../src/build/key.js";
 import { inspectContext } from "../../../src/context/inspect.js";
 import { ARCHIVE_CASES, CORPUS_LIMITS } from "../../support/hostile-corpus.js";
 
@@ -11,7 +11,7 @@ const cases = ARCHIVE_CASES.filter((c) => !c.triggerOnly);
 
 describe("inspectContext: the hostile corpus's archives", () => {
   it.each(cases)("$name", async ({ key, body, metadata, expect: outcome }) => {
-    const format = CONTEXT_FORMATS.find((f) => key.endsWith(f.suffix));
+    const format = contextFormat(key);
     // Chunks of 64 KiB, as an S3 body arrives.
     const data = body();
     const chunks = Array.from({ length: Math.ceil(data.length / 65536) || 1 }, (_, i) =>

@@ -37,6 +37,7 @@ const Env = z
     MAX_CONCURRENT_BUILDS: int(0, 0),
     KUEUE_QUEUE_NAME: optionalText(),
     NIGHTLY_REPOSITORIES: z._default(z.string(), ""),
+    NIGHTLY_REBUILD: z._default(z.enum(["always", "changed"]), "changed"),
     NIGHTLY_TAG_FORMAT: z._default(z.string().check(z.includes("{tag}")), "{tag}-nightly-{date}"),
     CLUSTER_NAME: optionalText(),
     KUBECONFIG_PATH: optionalText(),
@@ -106,6 +107,8 @@ function toConfig(env: z.infer<typeof Env>) {
     nightlyRepositories: env.NIGHTLY_REPOSITORIES.split(",")
       .map((r) => r.trim())
       .filter(Boolean),
+    /** "changed": a rebuild whose context version and base image digests are those of its last success is skipped (recorded SKIPPED). */
+    nightlyRebuild: env.NIGHTLY_REBUILD,
     /** The dated tag a nightly rebuild also pushes; {tag} and {date} (YYYYMMDD) are replaced. */
     nightlyTagFormat: env.NIGHTLY_TAG_FORMAT,
     cluster: env.KUBECONFIG_PATH

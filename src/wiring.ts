@@ -1,4 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ECRClient } from "@aws-sdk/client-ecr";
 import { EKSClient } from "@aws-sdk/client-eks";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -17,6 +18,7 @@ import { S3ContextCatalog } from "./rebuild/catalog.js";
 import type { RebuildDeps } from "./rebuild/rebuild.js";
 import { ReconcileMemory } from "./reconcile/memory.js";
 import type { ReconcileDeps, ReconcileSettings } from "./reconcile/reconcile.js";
+import { ClusterRegistryAccess, ecrLogins } from "./registry/access.js";
 import { BuildStore } from "./store/builds.js";
 import type { SubmitDeps, SubmitSettings } from "./trigger/submit-upload.js";
 
@@ -126,9 +128,18 @@ export function reconcileSettings(config: Config): ReconcileSettings {
  */
 export function functionClients(config: Config, credentials?: AwsCredentialIdentity) {
   const s3 = makeS3(config, credentials);
+  const cluster = new KubernetesBuildCluster(makeConnector(config, credentials));
   return {
     config,
-    cluster: new KubernetesBuildCluster(makeConnector(config, credentials)),
+    cluster,
+    // Simulated builds pull and push nothing, so there is nothing to ask a registry.
+    registry: config.simulatedBuilds
+      ? undefined
+      : new ClusterRegistryAccess(
+          cluster,
+          config,
+          ecrLogins((region) => new ECRClient(awsClientSettings({ ...config, region }, credentials))),
+        ),
     store: makeBuildStore(config, credentials),
     s3,
     // Builder logs go under logs/ in the contexts bucket, through the same S3 client.
@@ -148,6 +159,7 @@ export function triggerDeps(clients: FunctionClients): SubmitDeps {
     store,
     events,
     cluster,
+    registry: clients.registry,
     settings: submitSettings(config),
     now,
   };
@@ -161,6 +173,7 @@ export function reconcileDeps(clients: FunctionClients): Omit<ReconcileDeps, "re
     store,
     logs,
     events,
+    registry: clients.registry,
     settings: reconcileSettings(config),
     now,
     // Kept while the container (or the local runtime) lives.
@@ -174,6 +187,8 @@ export function rebuildDeps(clients: FunctionClients): RebuildDeps {
   return {
     catalog: new S3ContextCatalog(clients.s3, config.bucket),
     submit: triggerDeps(clients),
+    queries: clients.store,
+    policy: config.nightlyRebuild,
     nightlyRepositories: config.nightlyRepositories,
     nightlyTagFormat: config.nightlyTagFormat,
   };

@@ -82,6 +82,11 @@ const Build = {
     dockerfile: text,
     buildArgs: { type: "object", additionalProperties: text },
     target: text,
+    provenance: ref("Provenance"),
+    pinnedDockerfile: {
+      type: "string",
+      description: "The Dockerfile kaniko built: the context's own with every base image pinned by digest.",
+    },
     submittedAt: time,
     uploadedAt: time,
     startedAt: time,
@@ -99,6 +104,54 @@ const Build = {
   },
 } as const;
 
+const sha256Hex = { type: "string", pattern: "^[0-9a-f]{64}$" } as const;
+const digest = { type: "string", pattern: "^sha256:[0-9a-f]{64}$" } as const;
+
+/** What went into a build and what came out (src/build/provenance.ts). */
+const Provenance = {
+  type: "object",
+  description:
+    "What went into a build (context, Dockerfile, base images by digest) and, once it succeeded, what came out.",
+  additionalProperties: false,
+  required: ["contextSha256", "dockerfileSha256", "stages"],
+  properties: {
+    contextSha256: { ...sha256Hex, description: "sha256 of the context object exactly as uploaded." },
+    dockerfileSha256: { ...sha256Hex, description: "sha256 of the Dockerfile as found in the context." },
+    stages: {
+      type: "array",
+      description: "One entry per stage the build runs (up to the target), in Dockerfile order.",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["stage", "reference", "kind"],
+        properties: {
+          stage: { type: "integer", minimum: 0 },
+          name: text,
+          reference: { ...text, description: "The FROM's image as written, variables and all." },
+          kind: { enum: ["image", "stage", "scratch"] },
+          image: { ...text, description: "The full reference after build args." },
+          pulledFrom: { ...text, description: "Where the builder pulls it (the registry mirror, for Docker Hub)." },
+          digest: { ...digest, description: "What the reference resolved to before the build; the build ran from it." },
+        },
+      },
+    },
+    outputs: {
+      type: "array",
+      description: "Each destination and the digest the registry serves for it after the push.",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["destination"],
+        properties: {
+          destination: text,
+          digest,
+          note: { ...text, description: "Why there is no digest (the registry could not be asked)." },
+        },
+      },
+    },
+  },
+} as const;
+
 const queueEntry = (extra: Record<string, object>, required: string[]) => ({
   type: "object",
   additionalProperties: false,
@@ -113,6 +166,7 @@ const schemas = {
     properties: { error: { type: "string", description: "What is wrong, naming the parameter at fault." } },
   },
   Build,
+  Provenance,
   BuildList: {
     type: "object",
     additionalProperties: false,

@@ -8,11 +8,23 @@ export const DETAIL_TYPES = {
   CANCELLED: "Build Cancelled",
   /** An upload refused before it was built (its record says why). */
   REJECTED: "Build Rejected",
+  /** A rebuild not run because its inputs had not changed (its record says since which build). */
+  SKIPPED: "Build Skipped",
 } as const;
 
 /** Terminal outcomes, published so teams can notify and chain builds without polling. */
 export interface BuildEvents {
   publish(record: BuildRecord): Promise<void>;
+}
+
+/**
+ * An outcome event's detail: the record, less the pinned Dockerfile (up to
+ * 64 KiB, and in the record for whoever needs it); its provenance says what
+ * went in by hash and digest. README "Outcome events" lists the fields.
+ */
+export function eventDetail(record: BuildRecord): Omit<BuildRecord, "pinnedDockerfile"> {
+  const { pinnedDockerfile: _pinned, ...detail } = record;
+  return detail;
 }
 
 export class EventBridgeBuildEvents implements BuildEvents {
@@ -30,7 +42,7 @@ export class EventBridgeBuildEvents implements BuildEvents {
           {
             Source: EVENT_SOURCE,
             DetailType: detailType,
-            Detail: JSON.stringify(record),
+            Detail: JSON.stringify(eventDetail(record)),
             EventBusName: this.busName,
             Resources: [],
           },

@@ -1,9 +1,10 @@
 import type { SourceObject } from "./identity.js";
+import type { Provenance } from "./provenance.js";
 import type { BuildSpec } from "./spec.js";
 
-export const BUILD_STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"] as const;
+export const BUILD_STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "REJECTED", "CANCELLED", "SKIPPED"] as const;
 export type BuildStatus = (typeof BUILD_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly BuildStatus[] = ["SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"];
+export const TERMINAL_STATUSES: readonly BuildStatus[] = ["SUCCEEDED", "FAILED", "REJECTED", "CANCELLED", "SKIPPED"];
 export type BuildTrigger = "upload" | "nightly" | "event" | "manual";
 
 /**
@@ -18,6 +19,8 @@ export const STATUS_RANK: Record<BuildStatus, number> = {
   FAILED: 2,
   REJECTED: 2,
   CANCELLED: 2,
+  /** A scheduled or event rebuild not run because its inputs had not changed (src/rebuild/unchanged.ts). */
+  SKIPPED: 2,
 };
 
 export interface BuildRecord {
@@ -35,6 +38,12 @@ export interface BuildRecord {
   dockerfile?: string;
   buildArgs?: Record<string, string>;
   target?: string;
+  /** What went in (context, Dockerfile, base images by digest) and, once built, what came out. */
+  provenance?: Provenance;
+  /** The Dockerfile as built: the context's own with its base images pinned by digest. */
+  pinnedDockerfile?: string;
+  /** SKIPPED: the earlier successful build whose inputs (context version, base digests) this one shared. */
+  unchangedSince?: string;
   submittedAt: string;
   /** When S3 accepted the upload (event time), for uploads. */
   uploadedAt?: string;
@@ -80,7 +89,12 @@ function base(ctx: RecordContext) {
   };
 }
 
-export function queuedRecord(ctx: RecordContext, spec: BuildSpec, jobName: string): BuildRecord {
+export function queuedRecord(
+  ctx: RecordContext,
+  spec: BuildSpec,
+  jobName: string,
+  provenance?: Provenance,
+): BuildRecord {
   return {
     ...base(ctx),
     status: "QUEUED",
@@ -92,6 +106,8 @@ export function queuedRecord(ctx: RecordContext, spec: BuildSpec, jobName: strin
     dockerfile: spec.dockerfile,
     buildArgs: spec.buildArgs,
     target: spec.target,
+    provenance,
+    pinnedDockerfile: spec.pinnedDockerfile,
   };
 }
 
@@ -115,6 +131,36 @@ export function rejectedRecord(
   };
 }
 
+/**
+ * A rebuild not run because its inputs are those of an earlier successful
+ * build: recorded (and published) like any outcome, with that build's
+ * image and digest, which still stand.
+ */
+export function skippedRecord(
+  ctx: RecordContext,
+  since: BuildRecord,
+  stages: Provenance["stages"],
+  reason: string,
+): BuildRecord {
+  return {
+    ...base(ctx),
+    status: "SKIPPED",
+    statusRank: STATUS_RANK.SKIPPED,
+    repository: since.repository,
+    tag: since.tag,
+    destinations: [],
+    dockerfile: since.dockerfile,
+    buildArgs: since.buildArgs,
+    target: since.target,
+    digest: since.digest,
+    provenance: since.provenance ? { ...since.provenance, stages } : undefined,
+    unchangedSince: since.id,
+    reason,
+    finishedAt: ctx.now.toISOString(),
+    durationSeconds: 0,
+  };
+}
+
 /** The spec a QUEUED record was accepted with, so a retry renders the same Job without re-reading the context. */
 export function specOfRecord(record: BuildRecord): BuildSpec {
   return {
@@ -125,6 +171,7 @@ export function specOfRecord(record: BuildRecord): BuildSpec {
     dockerfile: record.dockerfile ?? "Dockerfile",
     buildArgs: record.buildArgs ?? {},
     target: record.target,
+    pinnedDockerfile: record.pinnedDockerfile,
   };
 }
 

@@ -22,6 +22,11 @@ export interface BuildSpec {
   dockerfile: string;
   buildArgs: Record<string, string>;
   target?: string;
+  /**
+   * The Dockerfile kaniko builds: the context's own with every base image
+   * pinned by digest (build/provenance.ts). Absent: the context's own file.
+   */
+  pinnedDockerfile?: string;
 }
 
 const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
-import { type BuildRecord, isTerminal } from "../build/record.js";
+import { BUILD_STATUSES, type BuildRecord, isTerminal } from "../build/record.js";
 import { cancelBuild } from "../builds/cancel.js";
 import { type LogDeps, readBuildLog } from "../builds/log.js";
 import { readBuildPhase } from "../builds/phase.js";
@@ -19,7 +19,8 @@ export async function showBuild(id: string, clients: Clients): Promise<BuildReco
 }
 
 /** Exit codes of `builds wait`: 0 succeeded; 1 failed, rejected or cancelled; 2 timed out. */
-export const WAIT_EXIT = { SUCCEEDED: 0, FAILED: 1, REJECTED: 1, CANCELLED: 1, timeout: 2 } as const;
+/** SKIPPED exits 0: the image its inputs make is the one already built. */
+export const WAIT_EXIT = { SUCCEEDED: 0, SKIPPED: 0, FAILED: 1, REJECTED: 1, CANCELLED: 1, timeout: 2 } as const;
 
 /**
  * Follow a build until it finishes, printing its phase (queued with its
@@ -81,7 +82,7 @@ function registerList(builds: Command, clients: () => Clients, io: Io): void {
     .command("list")
     .description("recent builds, newest first")
     .option("--repository <repository>", "only this repository")
-    .option("--status <status>", "only this status (QUEUED, RUNNING, SUCCEEDED, FAILED, REJECTED, CANCELLED)")
+    .option("--status <status>", `only this status (${BUILD_STATUSES.join(", ")})`)
     .option("--since <time>", "submitted since an ISO time or an age (30m, 12h, 7d)")
     .option("--until <time>", "submitted until an ISO time or an age (with --since: a time range)")
     .option("--limit <n>", "at most this many", "50")

@@ -33,6 +33,8 @@ const MAX_EXTENDED_HEADER_BYTES = 64 * 1024;
  */
 const NAME_BYTES_PER_ENTRY = 512;
 const PAX_RECORDS_PER_ENTRY = 8;
+/** The largest Dockerfile accepted: it is kept in memory, hashed, parsed, and its pinned copy stored in the record. */
+export const MAX_DOCKERFILE_BYTES = 64 * 1024;
 /** PAX records GNU tar writes for a sparse file (formats 0.0, 0.1 and 1.0). */
 const SPARSE_RECORD = /(^|\n)\d+ GNU\.sparse\./;
 
@@ -100,6 +102,12 @@ export class ArchiveWalk {
   foundDockerfile = false;
   /** The Dockerfile's path names a directory in the context. */
   dockerfileIsDirectory = false;
+  /** The Dockerfile's path names a link, whose content this walk cannot know. */
+  dockerfileIsLink = false;
+  /** The Dockerfile's bytes (the last entry of that name, as tar programs keep), when it is at most MAX_DOCKERFILE_BYTES. */
+  dockerfileBytes: Buffer | undefined;
+  /** The Dockerfile's size, when it is larger than MAX_DOCKERFILE_BYTES. */
+  dockerfileTooLarge: number | undefined;
   readonly dockerfileLike: string[] = [];
   problem: Error | undefined;
 
@@ -247,9 +255,29 @@ export class ArchiveWalk {
     else if (name === this.dockerfile) {
       this.foundDockerfile = !directory;
       this.dockerfileIsDirectory = directory;
+      this.keepDockerfile(entry);
     } else if (!directory && /dockerfile/i.test(posix.basename(name)) && this.dockerfileLike.length < 5) {
       this.dockerfileLike.push(name);
     }
+  }
+
+  /** Keep the Dockerfile's body: the trigger hashes it and reads its FROMs. A later entry of the same name replaces it. */
+  private keepDockerfile(entry: ReadEntry): void {
+    this.dockerfileIsLink = entry.type === "Link" || entry.type === "SymbolicLink";
+    this.dockerfileBytes = undefined;
+    this.dockerfileTooLarge = undefined;
+    if (!FILE_TYPES.has(entry.type)) return;
+    const size = entry.size ?? 0;
+    if (size > MAX_DOCKERFILE_BYTES) {
+      this.dockerfileTooLarge = size;
+      return;
+    }
+    const chunks: Buffer[] = [];
+    entry.on("data", (chunk: Buffer) => chunks.push(chunk));
+    // Entries end in order, so a later entry of the same name always sets it after this one.
+    entry.on("end", () => {
+      this.dockerfileBytes = Buffer.concat(chunks);
+    });
   }
 
   private problemWith(entry: ReadEntry, name: string): string | undefined {

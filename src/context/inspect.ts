@@ -1,10 +1,11 @@
+import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import type { Compression } from "../build/key.js";
 import { accept, type Checked, refuse } from "../build/result.js";
 import { errorMessage } from "../util/error-message.js";
-import { ArchiveWalk, normalise } from "./archive-walk.js";
+import { ArchiveWalk, MAX_DOCKERFILE_BYTES, normalise } from "./archive-walk.js";
 import { GzipMagicCheck, Rejection, TarStreamMeter } from "./stream-meter.js";
 
 export interface ContextLimits {
@@ -17,6 +18,10 @@ export interface ContextReport {
   entries: number;
   /** Sum of the file sizes. */
   bytes: number;
+  /** sha256 of the object as uploaded (compressed), hex. */
+  sha256: string;
+  /** The Dockerfile as the build will read it (the last entry of its name). */
+  dockerfile: { text: string; sha256: string };
 }
 
 export interface InspectOptions {
@@ -62,11 +67,18 @@ export async function inspectContext(source: Readable, options: InspectOptions):
   };
   const meter = new TarStreamMeter(limits.maxBytes, compression, onReject);
   const consume = (chunks: AsyncIterable<Buffer>) => walk.consume(chunks);
+  const objectHash = createHash("sha256");
+  const hashed = async function* (chunks: AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
+      objectHash.update(chunk);
+      yield chunk;
+    }
+  };
   try {
     if (compression === "gzip") {
       const inflate = createGunzip({ chunkSize: inflateChunkBytes(options.compressedBytes) });
-      await pipeline(source, new GzipMagicCheck(onReject), inflate, meter, consume);
-    } else await pipeline(source, meter, consume);
+      await pipeline(source, hashed, new GzipMagicCheck(onReject), inflate, meter, consume);
+    } else await pipeline(source, hashed, meter, consume);
   } catch (error: unknown) {
     // The first problem wins: later errors are only the pipeline being torn down.
     return refuse(describeStreamError(stop ?? walk.problem ?? error, compression, meter.bytes));
@@ -88,7 +100,32 @@ export async function inspectContext(source: Readable, options: InspectOptions):
     const hint = found.length ? ` (found ${found.join(", ")}; set the dockerfile metadata)` : "";
     return refuse(`no Dockerfile at "${dockerfile}" in the context${hint}`);
   }
-  return accept({ entries: walk.entries, bytes: walk.bytes });
+  const dockerfileRead = dockerfileOf(walk, dockerfile);
+  if (!dockerfileRead.ok) return dockerfileRead;
+  return accept({
+    entries: walk.entries,
+    bytes: walk.bytes,
+    sha256: objectHash.digest("hex"),
+    dockerfile: dockerfileRead.value,
+  });
+}
+
+/** The Dockerfile's text and hash, or why the build cannot use it as found. */
+function dockerfileOf(walk: ArchiveWalk, path: string): Checked<ContextReport["dockerfile"]> {
+  if (walk.dockerfileIsLink) {
+    return refuse(
+      `"${path}" in the context is a link; the Dockerfile must be a regular file, so that what is recorded (its sha256 and base images) is what is built`,
+    );
+  }
+  if (walk.dockerfileTooLarge !== undefined) {
+    return refuse(
+      `the Dockerfile "${path}" is ${walk.dockerfileTooLarge} bytes, more than the limit of ${MAX_DOCKERFILE_BYTES}`,
+    );
+  }
+  const bytes = walk.dockerfileBytes;
+  if (bytes === undefined) return refuse(`no Dockerfile at "${path}" in the context`);
+  const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes);
+  return accept({ text, sha256: createHash("sha256").update(bytes).digest("hex") });
 }
 
 function describeStreamError(error: unknown, compression: Compression, bytesRead: number): string {

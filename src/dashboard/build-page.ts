@@ -1,6 +1,6 @@
 import { type BuildRecord, isTerminal } from "../build/record.js";
 import type { BuildLog } from "../builds/log.js";
-import { formatDuration } from "../util/format.js";
+import { formatDuration, provenanceFields } from "../util/format.js";
 import { escapeHtml, imageName, layout, statusPill } from "./layout.js";
 
 export interface BuildPageData {
@@ -77,6 +77,9 @@ function details(record: BuildRecord): string {
           : undefined,
     ],
   ];
+  for (const [name, value] of record.provenance ? provenanceFields(record.provenance) : []) {
+    fields.push([escapeHtml(name.charAt(0).toUpperCase() + name.slice(1)), `<code>${escapeHtml(value)}</code>`]);
+  }
   return `<dl class="record">${fields
     .filter(([, value]) => value !== undefined)
     .map(([name, value]) => `<dt>${name}</dt><dd data-field="${name.toLowerCase().replace(/ /g, "-")}">${value}</dd>`)

@@ -2,7 +2,7 @@ import { type BuildRecord, type BuildStatus, isTerminal } from "../build/record.
 import { formatDuration } from "../util/format.js";
 import { escapeHtml, STATUS_COLOURS } from "./layout.js";
 
-const CHARTED: BuildStatus[] = ["SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"];
+const CHARTED: BuildStatus[] = ["SUCCEEDED", "FAILED", "REJECTED", "CANCELLED", "SKIPPED"];
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 

@@ -8,6 +8,7 @@ export const STATUS_COLOURS: Record<BuildStatus, string> = {
   FAILED: "#b91c1c",
   REJECTED: "#b45309",
   CANCELLED: "#7e22ce",
+  SKIPPED: "#1d4ed8",
 };
 
 export const escapeHtml = (text: string) =>

@@ -266,6 +266,25 @@ export class KubernetesBuildCluster implements ReconcileCluster {
     }
   }
 
+  /** One key of a Secret (decoded) or ConfigMap in the namespace; undefined when the object or key is not there. */
+  async configValue(
+    kind: "secret" | "configmap",
+    namespace: string,
+    name: string,
+    key: string,
+  ): Promise<string | undefined> {
+    const resource = kind === "secret" ? "secrets" : "configmaps";
+    const object = await this.expecting([404], undefined, () =>
+      this.call<{ data?: Record<string, string> }>(`could not read ${kind} ${name}`, {
+        method: "GET",
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`,
+      }),
+    );
+    const value = object?.data?.[key];
+    if (value === undefined) return undefined;
+    return kind === "secret" ? Buffer.from(value, "base64").toString("utf8") : value;
+  }
+
   async listPods(namespace: string, buildIds: string[]): Promise<WirePod[]> {
     if (buildIds.length === 0) return [];
     const list = await this.call<WireList<WirePod>>("could not list pods", {

@@ -159,10 +159,18 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
           securityContext: { seccompProfile: { type: "RuntimeDefault" } },
           ...pod.placement,
           initContainers: [
-            fetchContainer(source, archive, buildDir, settings, workspaceMount),
+            fetchContainer(source, archive, buildDir, spec.pinnedDockerfile, settings, workspaceMount),
             ...(context.unpack ? [unpackContainer(context.unpack, settings, workspaceMount)] : []),
           ],
-          containers: [kanikoContainer(spec, context.kaniko, settings, kanikoMounts)],
+          containers: [
+            kanikoContainer(
+              spec,
+              context.kaniko,
+              dockerfilePath(spec, context.kaniko, buildDir),
+              settings,
+              kanikoMounts,
+            ),
+          ],
           volumes,
         },
       },
@@ -261,10 +269,25 @@ function podTemplateMetadata(
   return { labels, annotations, placement };
 }
 
+/** Where the fetch step writes the pinned Dockerfile, beside the context (not in it). */
+const PINNED_DOCKERFILE = "Dockerfile.pinned";
+/** The environment variable that carries the pinned Dockerfile to the fetch step. */
+const PINNED_DOCKERFILE_ENV = "DROPBUILD_PINNED_DOCKERFILE";
+
+/**
+ * The Dockerfile kaniko reads, by an absolute path (kaniko looks a relative
+ * one up in its working directory, the workspace, first): the pinned copy
+ * on the workspace when there is one, else the context's own.
+ */
+function dockerfilePath(spec: BuildSpec, context: ContextPlan["kaniko"], buildDir: string): string {
+  return spec.pinnedDockerfile === undefined ? `${context.dir}/${spec.dockerfile}` : `${buildDir}/${PINNED_DOCKERFILE}`;
+}
+
 function fetchContainer(
   source: SourceObject,
   archive: string,
   buildDir: string,
+  pinnedDockerfile: string | undefined,
   settings: JobSettings,
   mount: V1VolumeMount,
 ): V1Container {
@@ -277,12 +300,18 @@ function fetchContainer(
     env.push({ name: "AWS_ENDPOINT_URL", value: settings.awsEndpoint });
     endpoint = ` --endpoint-url ${shellQuote(settings.awsEndpoint)}`;
   }
+  // The pinned Dockerfile travels in the pod spec (at most 64 KiB) and lands beside the context.
+  let pin = "";
+  if (pinnedDockerfile !== undefined) {
+    env.push({ name: PINNED_DOCKERFILE_ENV, value: pinnedDockerfile });
+    pin = `; printf '%s' "$${PINNED_DOCKERFILE_ENV}" > ${buildDir}/${PINNED_DOCKERFILE}`;
+  }
   return {
     name: FETCH_CONTAINER,
     image: settings.images.staging,
     command: ["/bin/sh", "-c"],
     args: [
-      `set -eu; rm -rf ${buildDir}; mkdir -p ${buildDir}; aws${endpoint} s3api get-object --bucket ${shellQuote(source.bucket)} --key ${shellQuote(source.key)}${version} ${archive} >/dev/null`,
+      `set -eu; rm -rf ${buildDir}; mkdir -p ${buildDir}${pin}; aws${endpoint} s3api get-object --bucket ${shellQuote(source.bucket)} --key ${shellQuote(source.key)}${version} ${archive} >/dev/null`,
     ],
     env,
     volumeMounts: [mount],
@@ -325,11 +354,11 @@ function unpackContainer(
 function kanikoContainer(
   spec: BuildSpec,
   context: ContextPlan["kaniko"],
+  dockerfile: string,
   settings: JobSettings,
   mounts: V1VolumeMount[],
 ): V1Container {
-  // An absolute Dockerfile path: kaniko looks a relative one up in its working directory (the workspace) first.
-  const args = [`--context=${context.context}`, `--dockerfile=${context.dir}/${spec.dockerfile}`];
+  const args = [`--context=${context.context}`, `--dockerfile=${dockerfile}`];
   for (const destination of spec.destinations) args.push(`--destination=${destination}`);
   args.push("--digest-file=/dev/termination-log");
   // Plain text: logs archived to S3 and the failure reason in the record carry no terminal colour codes.

@@ -10,6 +10,7 @@ const RebuildEvent = z.object({
   detail: z.object({
     repository: z.string().check(z.minLength(1, "detail.repository is required")),
     tag: z.optional(z.string().check(z.minLength(1))),
+    force: z.optional(z.boolean()),
   }),
 });
 

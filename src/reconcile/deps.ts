@@ -2,6 +2,7 @@ import type { BuildEvents } from "../aws/build-events.js";
 import type { LogArchive } from "../aws/log-archive.js";
 import type { ReconcileCluster } from "../kube/cluster.js";
 import type { JobSettings } from "../kube/job.js";
+import type { ManifestDigests } from "../registry/client.js";
 import type { BuildLedger } from "../store/ports.js";
 import type { ReconcileMemory } from "./memory.js";
 
@@ -20,6 +21,8 @@ export interface ReconcileDeps {
   store: BuildLedger;
   logs: LogArchive;
   events: BuildEvents;
+  /** Asked for each destination's digest once a build succeeded; absent for simulated builds. */
+  registry?: ManifestDigests;
   settings: ReconcileSettings;
   now: () => Date;
   /** Milliseconds left before the function must return (Lambda's remaining time). */

@@ -5,7 +5,8 @@ import type { WireContainerStatus, WireJob, WirePod } from "../kube/wire.js";
 /** What the cluster says about one build right now. */
 export interface Observation {
   buildId: string;
-  status: Exclude<BuildStatus, "REJECTED">;
+  /** What a Job can say: never REJECTED or SKIPPED, which are decided before any Job exists. */
+  status: Exclude<BuildStatus, "REJECTED" | "SKIPPED">;
   attempts: number;
   startedAt?: string;
   finishedAt?: string;

@@ -5,6 +5,7 @@ import { archiveLogs } from "./archive-logs.js";
 import type { ReconcileDeps, ReconcileReport } from "./deps.js";
 import { type Decision, decide } from "./lifecycle.js";
 import { buildIdOf, durationSeconds, observe } from "./observe.js";
+import { outputDigests } from "./outputs.js";
 
 /**
  * Do what `decide` says for one Job. When a conditional write finds the
@@ -88,12 +89,23 @@ async function recordOutcome(
     // Whoever records the outcome also owns publishing it: no separate claim.
     eventClaimedAt: deps.now().toISOString(),
     ...logs,
+    ...(await provenanceWithOutputs(status, record, deps)),
   };
   if (!(await deps.store.advance(record.id, status, changes))) return false;
   report.recordsUpdated += 1;
   await publishClaimed({ ...record, ...changes, status, statusRank: STATUS_RANK[status] }, deps);
   await releaseToCleanup(job, deps, report);
   return true;
+}
+
+/** A succeeded build's provenance gains the digests the registry serves for its destinations. */
+async function provenanceWithOutputs(
+  status: BuildRecord["status"],
+  record: BuildRecord,
+  deps: ReconcileDeps,
+): Promise<Pick<BuildRecord, "provenance">> {
+  if (status !== "SUCCEEDED" || !record.provenance || !deps.registry) return {};
+  return { provenance: { ...record.provenance, outputs: await outputDigests(record, deps.registry) } };
 }
 
 /** The outcome's event went out: count it and release the Job to TTL cleanup. */

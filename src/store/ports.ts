@@ -13,6 +13,7 @@ export type RecordChanges = Partial<
     | "logLocation"
     | "logNote"
     | "queuePosition"
+    | "provenance"
   >
 >;
 

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from "@aws-sdk/lib-dynamodb";
-import type { BuildRecord, BuildStatus } from "../build/record.js";
+import { BUILD_STATUSES, type BuildRecord, type BuildStatus } from "../build/record.js";
 import { encodeCursor, startKeyFrom, statusCursorsFrom } from "./cursor.js";
 import type { BuildQueries, RecordPage, RecordQuery } from "./ports.js";
 import { INDEXES } from "./table.js";
@@ -73,9 +73,7 @@ export class DynamoBuildQueries implements BuildQueries {
   /** Every status, merged newest first: one index query per status, still no scan. */
   private async queryAll(query: RecordQuery, limit: number): Promise<RecordPage> {
     const cursors = statusCursorsFrom(query.cursor);
-    const statuses = (["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "REJECTED", "CANCELLED"] as const).filter(
-      (s) => cursors[s] !== null,
-    );
+    const statuses = BUILD_STATUSES.filter((s) => cursors[s] !== null);
     const pages = await Promise.all(
       statuses.map(async (status) => ({
         status,

@@ -2,6 +2,7 @@ import type { BuildEvents } from "../aws/build-events.js";
 import type { ContextObjects } from "../aws/context-objects.js";
 import { buildIdFor, jobNameFor, type SourceObject } from "../build/identity.js";
 import { type ContextKey, decodeEventKey, parseContextKey, repositoryInKey } from "../build/key.js";
+import { type Provenance, pinBaseImages } from "../build/provenance.js";
 import {
   type BuildRecord,
   type BuildTrigger,
@@ -18,6 +19,7 @@ import { publishOutcome } from "../builds/publish-outcome.js";
 import { type ContextLimits, inspectContext } from "../context/inspect.js";
 import type { BuildCluster } from "../kube/cluster.js";
 import type { JobSettings } from "../kube/job.js";
+import type { ManifestDigests } from "../registry/client.js";
 import type { BuildLedger } from "../store/ports.js";
 
 export interface UploadNotice {
@@ -63,6 +65,12 @@ export interface SubmitDeps {
   /** Where a rejected or refused build's outcome is published, like every other outcome. */
   events: BuildEvents;
   cluster: BuildCluster;
+  /**
+   * Where base images are resolved to digests before the build (through
+   * the registry mirror, as kaniko pulls them). Absent only for simulated
+   * builds, which pull nothing: their provenance lists the stages without digests.
+   */
+  registry?: ManifestDigests;
   settings: SubmitSettings;
   now: () => Date;
 }
@@ -117,7 +125,7 @@ export async function submitUpload(
   // every upload saves a table read.
   const checked = await checkUpload(notice.bucket, decoded, source, deps, options);
   if (!checked.ok) return rejectUpload(ctx, checked, deps);
-  const put = await deps.store.create(queuedRecord(ctx, checked.spec, jobNameFor(id)));
+  const put = await deps.store.create(queuedRecord(ctx, checked.spec, jobNameFor(id), checked.provenance));
   if (!put.created) return recordedBefore(put.existing, deps);
   return createJob(id, checked.spec, source, deps, notice.eventTime ?? deps.now().toISOString(), false);
 }
@@ -125,7 +133,9 @@ export async function submitUpload(
 type UploadSource = SourceObject & { size?: number };
 type Names = { repository?: string; tag?: string };
 /** An upload that passed every check, or the first check it failed and the names it had by then. */
-type CheckedUpload = { ok: true; spec: BuildSpec } | { ok: false; reason: string; names: Names };
+type CheckedUpload =
+  | { ok: true; spec: BuildSpec; provenance: Provenance }
+  | { ok: false; reason: string; names: Names };
 
 /** Record the rejection (once, whatever the redeliveries) and publish it. */
 async function rejectUpload(
@@ -213,7 +223,17 @@ async function checkObject(
     dockerfile: spec.value.dockerfile,
     limits: settings.contextLimits,
   });
-  return inspection.ok ? { ok: true, spec: spec.value } : refuse(inspection.reason);
+  if (!inspection.ok) return refuse(inspection.reason);
+  const { dockerfile, sha256 } = inspection.value;
+  // A registry that cannot be asked throws: the invocation is retried, as for an unreachable cluster.
+  const pinned = await pinBaseImages(dockerfile.text, spec.value, deps.registry, settings.job.registryMirror);
+  if (!pinned.ok) return refuse(pinned.reason);
+  const provenance: Provenance = {
+    contextSha256: sha256,
+    dockerfileSha256: dockerfile.sha256,
+    stages: pinned.value.stages,
+  };
+  return { ok: true, spec: { ...spec.value, pinnedDockerfile: pinned.value.dockerfile }, provenance };
 }
 
 /** Why an object is too large to inspect at all, by its size as uploaded; undefined when it is not. */

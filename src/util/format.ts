@@ -1,3 +1,4 @@
+import type { Provenance } from "../build/provenance.js";
 import type { BuildRecord, BuildStatus } from "../build/record.js";
 
 const COLOURS: Record<BuildStatus, string> = {
@@ -7,6 +8,7 @@ const COLOURS: Record<BuildStatus, string> = {
   FAILED: "\x1b[31m",
   REJECTED: "\x1b[33m",
   CANCELLED: "\x1b[35m",
+  SKIPPED: "\x1b[34m",
 };
 const RESET = "\x1b[0m";
 
@@ -84,9 +86,38 @@ export function formatRecord(r: BuildRecord, now: Date, colour: boolean): string
     ["reason", r.reason],
     ["logs", r.logLocation ?? r.logNote],
     ["job", r.jobName ? `${r.namespace}/${r.jobName}` : undefined],
+    ...(r.provenance ? provenanceFields(r.provenance) : []),
   ];
   return lines
     .filter(([, value]) => value !== undefined && value !== "")
     .map(([name, value]) => `${`${name}:`.padEnd(16)}${value}`)
     .join("\n");
+}
+
+/**
+ * A build's provenance as label and text pairs, for `builds show` and the
+ * build page alike: the hashes, each stage's base (by digest when it was
+ * resolved) and each destination's digest.
+ */
+export function provenanceFields(p: Provenance): [string, string][] {
+  const fields: [string, string][] = [
+    ["context sha256", p.contextSha256],
+    ["Dockerfile sha256", p.dockerfileSha256],
+  ];
+  for (const stage of p.stages) {
+    const label = `stage ${stage.stage}${stage.name ? ` (${stage.name})` : ""}`;
+    if (stage.kind === "stage") fields.push([label, `from stage ${stage.reference}`]);
+    else if (stage.kind === "scratch") fields.push([label, "scratch"]);
+    else {
+      const via = stage.pulledFrom && !stage.pulledFrom.startsWith(stage.image ?? "") ? ` via ${stage.pulledFrom}` : "";
+      fields.push([label, `${stage.image ?? stage.reference}${stage.digest ? `@${stage.digest}` : ""}${via}`]);
+    }
+  }
+  for (const output of p.outputs ?? []) {
+    fields.push([
+      "pushed",
+      `${output.destination}${output.digest ? `@${output.digest}` : ` (${output.note ?? "no digest"})`}`,
+    ]);
+  }
+  return fields;
 }

@@ -887,7 +887,10 @@ export const ARCHIVE_CASES: UploadCase[] = [
           { path: "Dockerfile", type: "SymbolicLink", linkpath: "docker/Dockerfile" },
         ]),
       ),
-    accepted,
+    rejected(/^"Dockerfile" in the context is a link; the Dockerfile must be a regular file/),
+    {
+      why: "the trigger hashes the Dockerfile and pins its base images, so it must read the content, which a link's entry does not carry",
+    },
   ),
   archive(
     "a symlink carrying data",

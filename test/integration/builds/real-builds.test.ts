@@ -229,13 +229,23 @@ describe.skipIf(withoutNode)("real builds on the bed's node", () => {
     expect(await registryTags(node, repository)).toEqual([]);
   }
 
-  it("fails with the registry's answer when the builder has no registry credentials", async () => {
-    await failsPushingNothing(
-      "noauth",
-      { REGISTRY_SECRET: "" },
-      "FROM busybox:1.35\n",
-      /UNAUTHORIZED|authentication required|401/i,
+  it("rejects at upload, with the registry's answer, when there are no registry credentials", async () => {
+    // The trigger resolves base images with the builder's login before any Job exists: without one, the
+    // registry's 401 is the reason, and nothing runs or is pushed.
+    const deployment = await deployOnBed({ real: true, env: { REGISTRY_SECRET: "" } });
+    const repository = repo("noauth");
+    const id = await submit(
+      deployment,
+      `contexts/${repository}/1.tar.gz`,
+      context({ Dockerfile: "FROM busybox:1.35\n" }),
     );
+    const record = await deployment.deps.store.get(id);
+    expect(record?.status).toBe("REJECTED");
+    expect(record?.reason).toBe(
+      `the base image busybox:1.35 of stage 0: the registry ${node.registry.host} asks for a login for ${node.registry.host}/library/busybox:1.35, and none is configured`,
+    );
+    expect(await buildPods(id)).toEqual([]);
+    expect(await registryTags(node, repository)).toEqual([]);
   });
 
   it("ends a build that runs past activeDeadlineSeconds, and pushes nothing", async () => {

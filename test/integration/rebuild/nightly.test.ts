@@ -46,6 +46,8 @@ describe("rebuilds: nightly and on request", () => {
       {
         catalog: new S3ContextCatalog(env.s3, env.bucket),
         submit: env.deps,
+        queries: env.store,
+        policy: env.config.nightlyRebuild,
         nightlyRepositories: env.config.nightlyRepositories,
         nightlyTagFormat: env.config.nightlyTagFormat,
       },

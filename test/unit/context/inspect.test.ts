@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import type { Compression } from "../../../src/build/key.js";
@@ -6,6 +7,8 @@ import { gnuLongName, gzip, paxHeader, sampleContext, tarArchive } from "../../s
 
 // What inspection accepts and reports. What it refuses, and why, is the
 // hostile corpus (test/support/hostile-corpus.ts, run by hostile-corpus.test.ts).
+
+const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
 function inspect(data: Buffer, options: { compression?: Compression; dockerfile?: string } = {}) {
   return inspectContext(Readable.from([data]), {
@@ -16,9 +19,36 @@ function inspect(data: Buffer, options: { compression?: Compression; dockerfile?
 }
 
 describe("inspectContext", () => {
-  it("accepts a gzip context with a Dockerfile and counts its entries and bytes", async () => {
-    const result = await inspect(gzip(sampleContext()), { compression: "gzip" });
-    expect(result).toEqual({ ok: true, value: { entries: 3, bytes: 90 } });
+  it("accepts a gzip context with a Dockerfile, counts its entries and bytes, and hashes it and its Dockerfile", async () => {
+    const upload = gzip(sampleContext());
+    const result = await inspect(upload, { compression: "gzip" });
+    const dockerfile = "FROM public.ecr.aws/docker/library/alpine:3.20\nCOPY app.txt /app.txt\n";
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        entries: 3,
+        bytes: 90,
+        sha256: sha256(upload),
+        dockerfile: { text: dockerfile, sha256: sha256(Buffer.from(dockerfile)) },
+      },
+    });
+  });
+
+  it("keeps the last Dockerfile of that name, as tar programs unpack it", async () => {
+    const data = tarArchive([
+      { path: "Dockerfile", body: "FROM first\n" },
+      { path: "./Dockerfile", body: "FROM second\n" },
+    ]);
+    const result = await inspect(data);
+    expect(result.ok && result.value.dockerfile.text).toBe("FROM second\n");
+  });
+
+  it("refuses a Dockerfile larger than 64 KiB, saying so", async () => {
+    const data = tarArchive([{ path: "Dockerfile", body: `FROM scratch\n#${"x".repeat(64 * 1024)}\n` }]);
+    expect(await inspect(data)).toEqual({
+      ok: false,
+      reason: 'the Dockerfile "Dockerfile" is 65551 bytes, more than the limit of 65536',
+    });
   });
 
   it("accepts a plain tar", async () => {

@@ -70,6 +70,9 @@ const Env = z
     CONTEXT_MAX_ENTRIES: int(1, 100_000),
     CONTEXT_MAX_UPLOAD_BYTES: int(1, 256 * 1024 ** 2),
     RECORD_RETENTION_DAYS: int(1, 90),
+    BUILD_PRICE_VCPU_HOUR: z._default(z.coerce.number().check(z.gte(0)), 0.04048),
+    BUILD_PRICE_GIB_HOUR: z._default(z.coerce.number().check(z.gte(0)), 0.004445),
+    BUILD_PRICE_CURRENCY: withDefault("USD"),
     DEFAULT_DOCKERFILE: withDefault("Dockerfile"),
     SIMULATED_BUILDS: bool,
   })
@@ -143,6 +146,12 @@ function toConfig(env: z.infer<typeof Env>) {
      */
     maxUploadBytes: env.CONTEXT_MAX_UPLOAD_BYTES,
     retentionDays: env.RECORD_RETENTION_DAYS,
+    /** Each record's cost estimate: defaults are Fargate's on-demand Linux/x86 prices in us-east-1. */
+    prices: {
+      vcpuHour: env.BUILD_PRICE_VCPU_HOUR,
+      gibHour: env.BUILD_PRICE_GIB_HOUR,
+      currency: env.BUILD_PRICE_CURRENCY,
+    },
     defaultDockerfile: env.DEFAULT_DOCKERFILE,
     /** On the local bed: mark Jobs so kwok simulates the build (no container runtime there). */
     simulatedBuilds: env.SIMULATED_BUILDS,

@@ -118,6 +118,7 @@ export function reconcileSettings(config: Config): ReconcileSettings {
     queuedGraceSeconds: config.queuedGraceSeconds,
     maxConcurrentBuilds: config.maxConcurrentBuilds,
     job: jobSettings(config),
+    prices: config.prices,
   };
 }
 

@@ -83,6 +83,19 @@ const Build = {
     buildArgs: { type: "object", additionalProperties: text },
     target: text,
     provenance: ref("Provenance"),
+    requests: {
+      type: "object",
+      additionalProperties: false,
+      required: ["cpu", "memory"],
+      description: "The kaniko container's requests, as the Job was created with them.",
+      properties: { cpu: text, memory: text },
+    },
+    cost: ref("Cost"),
+    unchangedSince: {
+      type: "string",
+      description:
+        "SKIPPED only: the earlier successful build whose inputs (context version, base digests) were the same.",
+    },
     pinnedDockerfile: {
       type: "string",
       description: "The Dockerfile kaniko built: the context's own with every base image pinned by digest.",
@@ -152,6 +165,22 @@ const Provenance = {
   },
 } as const;
 
+const money = { type: "number", minimum: 0 } as const;
+
+/** A build's requests × its running time (src/build/cost.ts). */
+const Cost = {
+  type: "object",
+  additionalProperties: false,
+  required: ["vcpuSeconds", "gibSeconds", "estimate", "currency"],
+  description: "What the build's requests cost while its pod ran; an estimate at the configured prices.",
+  properties: {
+    vcpuSeconds: money,
+    gibSeconds: money,
+    estimate: { ...money, description: "In `currency`, at BUILD_PRICE_VCPU_HOUR and BUILD_PRICE_GIB_HOUR." },
+    currency: text,
+  },
+} as const;
+
 const queueEntry = (extra: Record<string, object>, required: string[]) => ({
   type: "object",
   additionalProperties: false,
@@ -167,6 +196,32 @@ const schemas = {
   },
   Build,
   Provenance,
+  Cost,
+  Costs: {
+    type: "object",
+    additionalProperties: false,
+    required: ["repository", "since", "builds", "withoutCost", "vcpuSeconds", "gibSeconds", "estimate", "truncated"],
+    properties: {
+      repository: text,
+      since: time,
+      until: time,
+      builds: { type: "integer", minimum: 0, description: "Builds in the range with a cost." },
+      withoutCost: {
+        type: "integer",
+        minimum: 0,
+        description:
+          "Builds in the range without one: never ran (rejected, skipped, cancelled while queued) or still running.",
+      },
+      vcpuSeconds: money,
+      gibSeconds: money,
+      estimate: money,
+      currency: { ...text, description: "Absent when no build in the range has a cost." },
+      truncated: {
+        type: "boolean",
+        description: "More than 10,000 builds in the range: these are the newest 10,000's.",
+      },
+    },
+  },
   BuildList: {
     type: "object",
     additionalProperties: false,
@@ -267,6 +322,18 @@ export const openApiDocument = {
       get: jsonOperation("listBuilds", "Builds, newest first, filtered and paged", LIST_FILTERS, {
         "200": jsonBody(ref("BuildList"), "A page of builds."),
       }),
+    },
+    "/costs": {
+      get: jsonOperation(
+        "getCosts",
+        "A repository's build costs over a time range: vCPU-seconds, GiB-seconds and an estimate",
+        [
+          { ...queryParameter("repository", "The repository (required).", { type: "string" }), required: true },
+          queryParameter("since", "ISO time or an age such as 12h or 7d (default 30d).", { type: "string" }),
+          queryParameter("until", "ISO time or an age (default now).", { type: "string" }),
+        ],
+        { "200": jsonBody(ref("Costs"), "The totals.") },
+      ),
     },
     "/builds/{id}": {
       get: jsonOperation("getBuild", "One build's record", [idParameter], {

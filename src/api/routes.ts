@@ -1,4 +1,5 @@
 import { cancelBuild } from "../builds/cancel.js";
+import { COST_PARAMETERS, parseCostQuery, repositoryCosts } from "../builds/costs.js";
 import { readBuildLog } from "../builds/log.js";
 import { LIST_PARAMETERS, listBuilds, parseListQuery } from "../builds/query.js";
 import { readApiQueue } from "../builds/queue-view.js";
@@ -45,6 +46,17 @@ function readRoutes(deps: ApiDeps): Route[] {
         const parsed = parseListQuery(query, deps.now());
         if (!parsed.ok) return problem(400, parsed.reason);
         return json(200, await listBuilds(deps.store, parsed.value));
+      },
+    },
+    {
+      method: "GET",
+      path: "/costs",
+      query: COST_PARAMETERS,
+      async handle({ query }) {
+        const parsed = parseCostQuery(query, deps.now());
+        if (!parsed.ok) return problem(400, parsed.reason);
+        const costs = await repositoryCosts(deps.store, parsed.value);
+        return costs.ok ? json(200, costs.value) : problem(400, costs.reason);
       },
     },
     {

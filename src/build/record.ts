@@ -1,3 +1,4 @@
+import type { BuildCost, BuildRequests } from "./cost.js";
 import type { SourceObject } from "./identity.js";
 import type { Provenance } from "./provenance.js";
 import type { BuildSpec } from "./spec.js";
@@ -42,6 +43,10 @@ export interface BuildRecord {
   provenance?: Provenance;
   /** The Dockerfile as built: the context's own with its base images pinned by digest. */
   pinnedDockerfile?: string;
+  /** The kaniko container's requests, as the Job was created with them. */
+  requests?: BuildRequests;
+  /** Requests × running time, once it ran (src/build/cost.ts). */
+  cost?: BuildCost;
   /** SKIPPED: the earlier successful build whose inputs (context version, base digests) this one shared. */
   unchangedSince?: string;
   submittedAt: string;
@@ -94,6 +99,7 @@ export function queuedRecord(
   spec: BuildSpec,
   jobName: string,
   provenance?: Provenance,
+  requests?: BuildRequests,
 ): BuildRecord {
   return {
     ...base(ctx),
@@ -108,6 +114,7 @@ export function queuedRecord(
     target: spec.target,
     provenance,
     pinnedDockerfile: spec.pinnedDockerfile,
+    requests,
   };
 }
 

@@ -1,6 +1,6 @@
 import { type BuildRecord, isTerminal } from "../build/record.js";
 import type { BuildLog } from "../builds/log.js";
-import { formatDuration, provenanceFields } from "../util/format.js";
+import { formatCost, formatDuration, provenanceFields } from "../util/format.js";
 import { escapeHtml, imageName, layout, statusPill } from "./layout.js";
 
 export interface BuildPageData {
@@ -53,6 +53,13 @@ function details(record: BuildRecord): string {
     ["Duration", record.durationSeconds === undefined ? undefined : formatDuration(record.durationSeconds)],
     ["Destinations", record.destinations.map((d) => `<code>${escapeHtml(d)}</code>`).join("<br>") || undefined],
     ["Digest", record.digest ? `<code>${escapeHtml(record.digest)}</code>` : undefined],
+    ["Cost", record.cost ? escapeHtml(formatCost(record.cost)) : undefined],
+    [
+      "Unchanged since",
+      record.unchangedSince
+        ? `<a href="/ui/builds/${escapeHtml(record.unchangedSince)}">${escapeHtml(record.unchangedSince)}</a>`
+        : undefined,
+    ],
     [
       "Source",
       `<code>s3://${escapeHtml(`${source.bucket}/${source.key}`)}</code>${source.versionId ? `<br>version ${escapeHtml(source.versionId)}` : ""}${source.etag ? `<br>etag ${escapeHtml(source.etag)}` : ""}${source.size !== undefined ? `<br>${source.size} bytes` : ""}`,

@@ -1,3 +1,4 @@
+import { type CostTotals, sumCosts } from "../build/cost.js";
 import { BUILD_STATUSES, type BuildRecord } from "../build/record.js";
 import { LIST_PARAMETERS } from "../builds/query.js";
 import { formatAge, formatDuration, shortDigest } from "../util/format.js";
@@ -71,6 +72,14 @@ function row(record: BuildRecord, now: Date): string {
 </tr>`;
 }
 
+/** The range's build costs in one sentence (the same totals GET /costs gives, over the builds drawn). */
+function costLine(totals: CostTotals, capped: boolean): string {
+  if (totals.builds === 0) return "No build in this range ran, so none has a cost.";
+  const hours = (seconds: number) => (seconds / 3600).toFixed(seconds < 36 ? 3 : 2);
+  const money = `${totals.estimate.toFixed(totals.estimate < 1 ? 4 : 2)} ${totals.currency ?? ""}`.trim();
+  return `Cost${capped ? " of the newest builds drawn" : ""}: ${totals.builds} build${totals.builds === 1 ? "" : "s"} ran ${hours(totals.vcpuSeconds)} vCPU-hours and ${hours(totals.gibSeconds)} GiB-hours of requests, about ${money}.`;
+}
+
 function repositoryPanel(repository: string, history: NonNullable<ListPageData["history"]>): string {
   const days = successByDay(history.records, history.from, history.to);
   const finished = days.reduce((n, d) => n + d.finished, 0);
@@ -84,6 +93,7 @@ function repositoryPanel(repository: string, history: NonNullable<ListPageData["
     : "No finished builds in this range.";
   return `<section aria-labelledby="repo-charts"><h2 id="repo-charts">${escapeHtml(repository)} from ${history.from.toISOString().slice(0, 10)} to ${history.to.toISOString().slice(0, 10)}</h2>
 <p class="summary">${escapeHtml(summary)}</p>
+<p class="summary" data-field="cost">${escapeHtml(costLine(sumCosts(history.records), history.capped))}</p>
 <h3 class="muted">Success rate per day</h3>${successRateChart(days)}
 <h3 class="muted">Duration of each build</h3>${durationChart(history.records, history.from, history.to)}
 </section>`;

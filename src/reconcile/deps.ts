@@ -1,5 +1,6 @@
 import type { BuildEvents } from "../aws/build-events.js";
 import type { LogArchive } from "../aws/log-archive.js";
+import type { CostPrices } from "../build/cost.js";
 import type { ReconcileCluster } from "../kube/cluster.js";
 import type { JobSettings } from "../kube/job.js";
 import type { ManifestDigests } from "../registry/client.js";
@@ -14,6 +15,8 @@ export interface ReconcileSettings {
   /** 0: no cap (and nothing to release). */
   maxConcurrentBuilds: number;
   job: JobSettings;
+  /** What a vCPU-hour and a GiB-hour cost, for each record's estimate. */
+  prices: CostPrices;
 }
 
 export interface ReconcileDeps {

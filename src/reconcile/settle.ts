@@ -1,3 +1,4 @@
+import { buildCost } from "../build/cost.js";
 import { type BuildRecord, STATUS_RANK } from "../build/record.js";
 import { publishClaimed, publishOutcome } from "../builds/publish-outcome.js";
 import type { WireJob, WirePod } from "../kube/wire.js";
@@ -79,10 +80,16 @@ async function recordOutcome(
   if ("logLocation" in logs) report.logsArchived += 1;
   const startedAt = observation.startedAt ?? record.startedAt;
   const finishedAt = observation.finishedAt ?? deps.now().toISOString();
+  const seconds = durationSeconds(startedAt, finishedAt);
   const changes = {
     startedAt,
     finishedAt,
-    durationSeconds: durationSeconds(startedAt, finishedAt),
+    durationSeconds: seconds,
+    // Only a build whose pod ran has a cost; requests come from the record, as the Job was made.
+    cost:
+      record.requests && observation.startedAt && seconds !== undefined
+        ? buildCost(record.requests, seconds, deps.settings.prices)
+        : undefined,
     attempts: observation.attempts,
     digest: observation.digest,
     reason: observation.reason,

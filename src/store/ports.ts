@@ -14,6 +14,7 @@ export type RecordChanges = Partial<
     | "logNote"
     | "queuePosition"
     | "provenance"
+    | "cost"
   >
 >;
 

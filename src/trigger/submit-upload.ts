@@ -125,7 +125,9 @@ export async function submitUpload(
   // every upload saves a table read.
   const checked = await checkUpload(notice.bucket, decoded, source, deps, options);
   if (!checked.ok) return rejectUpload(ctx, checked, deps);
-  const put = await deps.store.create(queuedRecord(ctx, checked.spec, jobNameFor(id), checked.provenance));
+  const { cpu = "", memory = "" } = deps.settings.job.resources.requests;
+  const record = queuedRecord(ctx, checked.spec, jobNameFor(id), checked.provenance, { cpu, memory });
+  const put = await deps.store.create(record);
   if (!put.created) return recordedBefore(put.existing, deps);
   return createJob(id, checked.spec, source, deps, notice.eventTime ?? deps.now().toISOString(), false);
 }

@@ -1,3 +1,4 @@
+import type { BuildCost } from "../build/cost.js";
 import type { Provenance } from "../build/provenance.js";
 import type { BuildRecord, BuildStatus } from "../build/record.js";
 
@@ -86,6 +87,8 @@ export function formatRecord(r: BuildRecord, now: Date, colour: boolean): string
     ["reason", r.reason],
     ["logs", r.logLocation ?? r.logNote],
     ["job", r.jobName ? `${r.namespace}/${r.jobName}` : undefined],
+    ["cost", r.cost ? formatCost(r.cost) : undefined],
+    ["unchanged since", r.unchangedSince],
     ...(r.provenance ? provenanceFields(r.provenance) : []),
   ];
   return lines
@@ -93,6 +96,10 @@ export function formatRecord(r: BuildRecord, now: Date, colour: boolean): string
     .map(([name, value]) => `${`${name}:`.padEnd(16)}${value}`)
     .join("\n");
 }
+
+/** A build's cost on one line: its resource-seconds and the estimate. */
+export const formatCost = (cost: BuildCost) =>
+  `${cost.vcpuSeconds} vCPU-s, ${cost.gibSeconds} GiB-s, about ${cost.estimate.toFixed(4)} ${cost.currency}`;
 
 /**
  * A build's provenance as label and text pairs, for `builds show` and the

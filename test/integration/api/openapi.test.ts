@@ -1,6 +1,7 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openApiDocument } from "../../../src/api/openapi.js";
+import { buildCost } from "../../../src/build/cost.js";
 import { KubernetesBuildCluster } from "../../../src/kube/cluster.js";
 import { submitSample } from "../../support/builds.js";
 import { deployOnBed } from "../../support/deployment.js";
@@ -8,6 +9,12 @@ import { DocumentedApi } from "../../support/openapi.js";
 import { recordFixture } from "../../support/record-fixture.js";
 
 const UNKNOWN = "00000000000000ff";
+/** 1 vCPU and 2 GiB for 100 s at the default prices. */
+const finishedCost = buildCost({ cpu: "1", memory: "2Gi" }, 100, {
+  vcpuHour: 0.04048,
+  gibHour: 0.004445,
+  currency: "USD",
+});
 const BAD_ID = "NOT-AN-ID";
 
 /**
@@ -30,6 +37,8 @@ describe("the HTTP API, as its OpenAPI document describes it", () => {
     startedAt: new Date(Date.now() - 3_500_000).toISOString(),
     finishedAt: new Date(Date.now() - 3_400_000).toISOString(),
     durationSeconds: 100,
+    requests: { cpu: "1", memory: "2Gi" },
+    cost: finishedCost,
     digest: `sha256:${"a".repeat(64)}`,
     expiresAt: 2_000_000_000,
   });
@@ -83,6 +92,27 @@ describe("the HTTP API, as its OpenAPI document describes it", () => {
 
     expect((await api.call("GET", "/builds", { status: "DONE" })).json.error).toMatch(/^status "DONE"/);
     expect((await api.call("POST", "/builds")).status).toBe(405);
+  });
+
+  it("totals a repository's costs over a range, and requires the repository", async () => {
+    const costs = await api.call("GET", "/costs", { repository: "oas/done", since: "1d", until: "0s" });
+    if (!finishedCost) throw new Error("the fixture has a cost");
+    expect(costs.json).toMatchObject({
+      repository: "oas/done",
+      builds: 1,
+      withoutCost: 0,
+      vcpuSeconds: 100,
+      gibSeconds: 200,
+      estimate: finishedCost.estimate,
+      currency: "USD",
+      truncated: false,
+    });
+    const none = await api.call("GET", "/costs", { repository: "oas/one" });
+    expect(none.json).toMatchObject({ builds: 0, withoutCost: 1, estimate: 0, truncated: false });
+    expect((await api.call("GET", "/costs", { since: "1d" })).json.error).toBe(
+      "repository is required: costs are totalled per repository",
+    );
+    expect((await api.call("POST", "/costs", { repository: "oas/done" })).status).toBe(405);
   });
 
   it("shows one build, and names a bad or unknown id", async () => {

@@ -91,6 +91,15 @@ describe.skipIf(withoutNode)("provenance of real builds", () => {
       ],
     });
     expect(record.provenance?.outputs?.[0]?.digest).toBe(record.digest);
+    // Its cost: the bed's requests (250m, 256Mi) for as long as the pod ran.
+    expect(record.requests).toEqual({ cpu: "250m", memory: "256Mi" });
+    expect(record.durationSeconds).toBeGreaterThan(0);
+    expect(record.cost).toMatchObject({
+      vcpuSeconds: Math.round(0.25 * (record.durationSeconds ?? 0) * 1000) / 1000,
+      gibSeconds: Math.round(0.25 * (record.durationSeconds ?? 0) * 1000) / 1000,
+      currency: "USD",
+    });
+    expect(record.cost?.estimate).toBeGreaterThan(0);
     // kaniko built from the pinned reference: it asked for the digest, not the tag.
     const logs = await env.reconcileDeps.logs.get(id);
     expect(logs).toContain(`busybox:1.35@${baseDigest}`);

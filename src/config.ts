@@ -52,6 +52,7 @@ const Env = z
         .check(z.regex(/^[a-zA-Z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/, "a registry host with optional port and path")),
     ),
     REGISTRY_CA_CONFIGMAP: optionalText(),
+    BASE_IMAGE_REGISTRIES: z._default(z.string(), ""),
     BUILD_AWS_ENDPOINT_URL: z.optional(z.url()),
     STAGING_IMAGE: withDefault("public.ecr.aws/aws-cli/aws-cli:2.36.15"),
     UNPACK_IMAGE: withDefault("public.ecr.aws/docker/library/busybox:1.37"),
@@ -125,6 +126,14 @@ function toConfig(env: z.infer<typeof Env>) {
     registrySecret: env.REGISTRY_SECRET,
     /** Where kaniko pulls Docker Hub base images from (e.g. an ECR pull-through cache). */
     registryMirror: env.KANIKO_REGISTRY_MIRROR,
+    /**
+     * Registry hosts base images may come from, besides REGISTRY and the
+     * mirror; empty: any. The bed sets it, so nothing ever asks a registry
+     * off the machine.
+     */
+    baseImageRegistries: env.BASE_IMAGE_REGISTRIES.split(",")
+      .map((r) => r.trim())
+      .filter(Boolean),
     /** A ConfigMap (key ca.crt) with the CA kaniko trusts for the registry and the mirror (private PKI). */
     registryCaConfigMap: env.REGISTRY_CA_CONFIGMAP,
     /** The AWS endpoint build pods use, when they see the emulator at another address than the functions. */

@@ -138,7 +138,7 @@ export function functionClients(config: Config, credentials?: AwsCredentialIdent
       ? undefined
       : new ClusterRegistryAccess(
           cluster,
-          config,
+          { ...config, allowedHosts: allowedRegistryHosts(config) },
           ecrLogins((region) => new ECRClient(awsClientSettings({ ...config, region }, credentials))),
         ),
     store: makeBuildStore(config, credentials),
@@ -151,6 +151,14 @@ export function functionClients(config: Config, credentials?: AwsCredentialIdent
 }
 
 export type FunctionClients = ReturnType<typeof functionClients>;
+
+/** BASE_IMAGE_REGISTRIES with the destination registry and the mirror; empty when any registry may be asked. */
+function allowedRegistryHosts(config: Config): string[] {
+  if (config.baseImageRegistries.length === 0) return [];
+  const hostOf = (registry: string) => registry.split("/")[0] ?? registry;
+  const hosts = [...config.baseImageRegistries, config.registry, config.registryMirror ?? ""].map(hostOf);
+  return [...new Set(hosts.filter(Boolean))];
+}
 
 /** What the trigger (and a rebuild's submissions) run with. */
 export function triggerDeps(clients: FunctionClients): SubmitDeps {

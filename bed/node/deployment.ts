@@ -21,6 +21,8 @@ export function realBuildEnvironment(node: RealNodeInfo): Record<string, string>
     STAGING_IMAGE: `${host}/${images.staging}`,
     UNPACK_IMAGE: `${host}/${images.busybox}`,
     KANIKO_REGISTRY_MIRROR: host,
+    // Only the bed's registry is ever asked for a digest: an image named elsewhere is refused at upload.
+    BASE_IMAGE_REGISTRIES: host,
     REGISTRY_SECRET: BED_REGISTRY_OBJECTS.secret,
     REGISTRY_CA_CONFIGMAP: BED_REGISTRY_OBJECTS.caConfigMap,
     BUILD_AWS_ENDPOINT_URL: node.awsEndpointForPods,

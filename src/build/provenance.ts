@@ -12,7 +12,7 @@ export interface StageProvenance {
   reference: string;
   /** "image": pulled from a registry; "stage": an earlier stage; "scratch": nothing. */
   kind: StageBase["kind"];
-  /** For images: the full reference after build args (`docker.io/library/busybox:1.37`). */
+  /** For images: the full reference after build args (`docker.io/library/busybox:1.37`; with its digest if the FROM named one). */
   image?: string;
   /** Where the builder pulls it from: the registry mirror for Docker Hub images, when one is configured. */
   pulledFrom?: string;
@@ -63,7 +63,8 @@ export async function pinBaseImages(
     const ref = parseImageReference(base.image);
     if (!ref.ok) return refuse(`the base image of stage ${base.stage}: ${ref.reason}`);
     const from = pullLocation(ref.value, mirror);
-    entry.image = formatReference({ ...ref.value, digest: undefined });
+    // A FROM that names a digest keeps it: a later check of the inputs asks for exactly that image.
+    entry.image = formatReference(ref.value);
     entry.pulledFrom = formatReference({ ...from, digest: undefined });
     if (!registry) continue;
     const digest = await askDigest(registry, from);

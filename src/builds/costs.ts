@@ -1,4 +1,5 @@
 import { type CostTotals, sumCosts } from "../build/cost.js";
+import type { BuildRecord } from "../build/record.js";
 import { accept, type Checked, refuse } from "../build/result.js";
 import type { BuildQueries, RecordQuery } from "../store/ports.js";
 import { parseListQuery } from "./query.js";
@@ -29,18 +30,19 @@ export function parseCostQuery(raw: Record<string, string | undefined>, now: Dat
 export async function repositoryCosts(store: BuildQueries, query: RecordQuery): Promise<Checked<RepositoryCosts>> {
   const { repository, since } = query;
   if (!repository || !since) return refuse("repository and since are required");
-  const records = [];
+  // Only each record's cost is kept, page by page.
+  const costs: Pick<BuildRecord, "cost">[] = [];
   let cursor: string | undefined;
   do {
     const page = await store.query({ ...query, limit: 1000, cursor });
-    records.push(...page.records);
+    for (const record of page.records) costs.push({ cost: record.cost });
     cursor = page.cursor;
-  } while (cursor && records.length < COST_RECORD_LIMIT);
+  } while (cursor && costs.length < COST_RECORD_LIMIT);
   return accept({
     repository,
     since,
     ...(query.until ? { until: query.until } : {}),
-    ...sumCosts(records.slice(0, COST_RECORD_LIMIT)),
-    truncated: Boolean(cursor) || records.length > COST_RECORD_LIMIT,
+    ...sumCosts(costs.slice(0, COST_RECORD_LIMIT)),
+    truncated: Boolean(cursor) || costs.length > COST_RECORD_LIMIT,
   });
 }

@@ -67,7 +67,13 @@ export function parseListQuery(raw: Record<string, string | undefined>, now: Dat
   return accept(query);
 }
 
+/**
+ * A page of builds, each without its pinned Dockerfile (up to 64 KiB each:
+ * a page of 1000 could pass Lambda's 6 MB answer); GET /builds/{id} and
+ * `builds show` have it.
+ */
 export async function listBuilds(store: BuildQueries, query: RecordQuery): Promise<BuildList> {
   const page = await store.query(query);
-  return page.cursor ? { builds: page.records, cursor: page.cursor } : { builds: page.records };
+  const builds = page.records.map(({ pinnedDockerfile: _pinned, ...record }) => record);
+  return page.cursor ? { builds, cursor: page.cursor } : { builds };
 }

@@ -124,7 +124,14 @@ function dockerfileOf(walk: ArchiveWalk, path: string): Checked<ContextReport["d
   }
   const bytes = walk.dockerfileBytes;
   if (bytes === undefined) return refuse(`no Dockerfile at "${path}" in the context`);
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes);
+  // Kept as text (it is pinned, stored and passed to the pod), so it must be exactly representable as text.
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return refuse(`the Dockerfile "${path}" is not UTF-8 text`);
+  }
+  if (text.includes("\0")) return refuse(`the Dockerfile "${path}" holds a NUL byte`);
   return accept({ text, sha256: createHash("sha256").update(bytes).digest("hex") });
 }
 

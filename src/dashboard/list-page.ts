@@ -93,7 +93,7 @@ function repositoryPanel(repository: string, history: NonNullable<ListPageData["
     : "No finished builds in this range.";
   return `<section aria-labelledby="repo-charts"><h2 id="repo-charts">${escapeHtml(repository)} from ${history.from.toISOString().slice(0, 10)} to ${history.to.toISOString().slice(0, 10)}</h2>
 <p class="summary">${escapeHtml(summary)}</p>
-<p class="summary" data-field="cost">${escapeHtml(costLine(sumCosts(history.records), history.capped))}</p>
+<p class="muted" data-field="cost">${escapeHtml(costLine(sumCosts(history.records), history.capped))}</p>
 <h3 class="muted">Success rate per day</h3>${successRateChart(days)}
 <h3 class="muted">Duration of each build</h3>${durationChart(history.records, history.from, history.to)}
 </section>`;

@@ -16,6 +16,9 @@ export type StageBase =
   /** The empty image. */
   | { stage: number; name?: string; kind: "scratch"; written: string };
 
+/** Each stage is resolved at the registry and recorded: a bound on both. */
+export const MAX_STAGES = 50;
+
 /**
  * The stages a build runs and what each starts from, read with dockerfile-ast
  * (the parser behind the VS Code Docker language service).
@@ -29,6 +32,8 @@ export function stageBases(text: string, buildArgs: Record<string, string>, targ
   const dockerfile = DockerfileParser.parse(text);
   const froms = dockerfile.getFROMs();
   if (froms.length === 0) return refuse("the Dockerfile has no FROM instruction");
+  if (froms.length > MAX_STAGES)
+    return refuse(`the Dockerfile has ${froms.length} stages, more than the limit of ${MAX_STAGES}`);
   const lines = lineStarts(text);
   const globals = globalArgs(dockerfile, buildArgs);
   if (!globals.ok) return globals;

@@ -303,7 +303,8 @@ function fetchContainer(
   // The pinned Dockerfile travels in the pod spec (at most 64 KiB) and lands beside the context.
   let pin = "";
   if (pinnedDockerfile !== undefined) {
-    env.push({ name: PINNED_DOCKERFILE_ENV, value: pinnedDockerfile });
+    // Kubernetes expands $(NAME) in env values and turns $$ into $: doubling every $ keeps the text exact.
+    env.push({ name: PINNED_DOCKERFILE_ENV, value: pinnedDockerfile.replaceAll("$", "$$$$") });
     pin = `; printf '%s' "$${PINNED_DOCKERFILE_ENV}" > ${buildDir}/${PINNED_DOCKERFILE}`;
   }
   return {

@@ -1,5 +1,11 @@
 import { type ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
-import { loginsFromDockerConfig, type ManifestDigests, RegistryClient, type RegistryLogin } from "./client.js";
+import {
+  loginsFromDockerConfig,
+  type ManifestDigests,
+  RegistryClient,
+  type RegistryLogin,
+  RegistryRefusedError,
+} from "./client.js";
 import type { ImageReference } from "./reference.js";
 
 /** Reads one key of a Secret or ConfigMap in the build namespace (KubernetesBuildCluster.configValue). */
@@ -9,6 +15,12 @@ export interface ClusterConfigValues {
 
 export interface RegistryAccessSettings {
   namespace: string;
+  /**
+   * The registry hosts that may be asked (BASE_IMAGE_REGISTRIES plus REGISTRY
+   * and the mirror); empty: any. An image anywhere else is refused without a
+   * single packet sent its way.
+   */
+  allowedHosts: string[];
   /** The docker config Secret kaniko pushes and pulls with (REGISTRY_SECRET). */
   registrySecret?: string;
   /** The ConfigMap with the CA kaniko trusts (REGISTRY_CA_CONFIGMAP). */
@@ -40,6 +52,12 @@ export class ClusterRegistryAccess implements ManifestDigests {
   ) {}
 
   async digestOf(ref: ImageReference): Promise<string | undefined> {
+    const { allowedHosts } = this.settings;
+    if (allowedHosts.length > 0 && !allowedHosts.includes(ref.registry)) {
+      throw new RegistryRefusedError(
+        `${ref.registry} is not a registry this deployment pulls from (BASE_IMAGE_REGISTRIES, REGISTRY, KANIKO_REGISTRY_MIRROR: ${allowedHosts.join(", ")})`,
+      );
+    }
     if (!this.client || this.now() - this.client.made > REFRESH_MS) {
       const client = this.load();
       this.client = { made: this.now(), client };

@@ -123,6 +123,19 @@ describe.skipIf(withoutNode)("provenance of real builds", () => {
     );
   });
 
+  it("refuses a base image from a registry the deployment does not pull from, without asking it", async () => {
+    const id = await submitContext(
+      env,
+      `contexts/${repo("elsewhere")}/1.0.tar.gz`,
+      context({ Dockerfile: "FROM public.ecr.aws/docker/library/alpine:3.20\n" }),
+    );
+    const record = await env.deps.store.get(id);
+    expect(record?.status).toBe("REJECTED");
+    expect(record?.reason).toBe(
+      `the base image public.ecr.aws/docker/library/alpine:3.20 of stage 0: public.ecr.aws is not a registry this deployment pulls from (BASE_IMAGE_REGISTRIES, REGISTRY, KANIKO_REGISTRY_MIRROR: ${node.registry.host})`,
+    );
+  });
+
   it("builds from the digest resolved at upload time, even when the tag moves before the build runs", async () => {
     const base = `library/prov-moving-${process.pid}`;
     const tagged = `${node.registry.host}/${base}:1`;

@@ -12,7 +12,7 @@ import { bed } from "../../support/bed.js";
 import { reconcileUntil, submitContext, submitSample } from "../../support/builds.js";
 import { deployOnBed } from "../../support/deployment.js";
 import { lacks } from "../../support/needs.js";
-import { gzip, tarArchive } from "../../support/tar.js";
+import { gzip, sampleContext, tarArchive } from "../../support/tar.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Screenshots a reviewer can look at (not committed: .screenshots/ is ignored). */
@@ -54,7 +54,11 @@ describe.skipIf(withoutNode)("status page", () => {
     if (!bed().node) throw new Error("the bed has no real node: the failed build's log comes from a real kaniko run");
     builds = await deployOnBed({ real: true, env: { BUILD_BACKOFF_LIMIT: "0" } });
     failedId = await submitContext(builds, "contexts/page/broken/1.0.tar.gz", failing("the tests break here"));
-    okId = await submitSample(builds, "contexts/page/other/1.0.tar.gz");
+    okId = await submitContext(
+      builds,
+      "contexts/page/other/1.0.tar.gz",
+      gzip(sampleContext("FROM busybox:1.35\nCOPY app.txt /app.txt\n")),
+    );
     await reconcileUntil(builds, failedId, (r) => r.status === "FAILED", 180_000);
     const served = await serve(builds);
     servers.push(served.server);
@@ -114,6 +118,10 @@ describe.skipIf(withoutNode)("status page", () => {
     expect(await page.locator(`tr[data-build-id="${okId}"]`).count()).toBe(0);
     expect(await page.locator("svg.chart").count()).toBe(2);
     expect(await page.locator(".summary").textContent()).toMatch(/^0 of 1 finished builds succeeded/);
+    // The failed build's pod ran, so it has a cost; the page totals it as GET /costs would.
+    expect(await page.locator('[data-field="cost"]').textContent()).toMatch(
+      /^Cost: 1 build ran [\d.]+ vCPU-hours and [\d.]+ GiB-hours of requests, about [\d.]+ USD\.$/,
+    );
     await shot(page, "list-filtered");
   }, 60_000);
 

@@ -43,6 +43,13 @@ describe("inspectContext", () => {
     expect(result.ok && result.value.dockerfile.text).toBe("FROM second\n");
   });
 
+  it("refuses a Dockerfile that is not UTF-8 text, or holds a NUL byte", async () => {
+    const latin1 = tarArchive([{ path: "Dockerfile", body: Buffer.from([0x46, 0x52, 0x4f, 0x4d, 0x20, 0xe9, 0x0a]) }]);
+    expect(await inspect(latin1)).toEqual({ ok: false, reason: 'the Dockerfile "Dockerfile" is not UTF-8 text' });
+    const nul = tarArchive([{ path: "Dockerfile", body: "FROM scratch\0\n" }]);
+    expect(await inspect(nul)).toEqual({ ok: false, reason: 'the Dockerfile "Dockerfile" holds a NUL byte' });
+  });
+
   it("refuses a Dockerfile larger than 64 KiB, saying so", async () => {
     const data = tarArchive([{ path: "Dockerfile", body: `FROM scratch\n#${"x".repeat(64 * 1024)}\n` }]);
     expect(await inspect(data)).toEqual({

@@ -52,6 +52,14 @@ describe("stageBases", () => {
     expect(empty.ok ? "" : empty.reason).toMatch(/line 2 .* names no image \(\$BASE is empty\)/);
   });
 
+  it("refuses more stages than it resolves and records", () => {
+    const text = Array.from({ length: 51 }, (_, i) => `FROM alpine AS s${i}`).join("\n");
+    expect(stageBases(text, {})).toEqual({
+      ok: false,
+      reason: "the Dockerfile has 51 stages, more than the limit of 50",
+    });
+  });
+
   it("rewrites only the image of each FROM, keeping every other byte", () => {
     const text = "FROM  busybox:1.35   AS base\r\nRUN echo FROM busybox:1.35\r\nFROM base\r\n";
     const result = stageBases(text, {});

@@ -198,6 +198,29 @@ describe("renderJob", () => {
   });
 });
 
+describe("the pinned Dockerfile", () => {
+  const pinned = "FROM busybox:1.35@sha256:abc\nRUN echo $(AWS_REGION) $$ ${HOME}\n";
+
+  it("travels to the fetch step with every $ doubled, which Kubernetes turns back into the text as recorded", () => {
+    const job = renderJob({ ...request, spec: { ...request.spec, pinnedDockerfile: pinned } }, settings);
+    const fetch = job.spec?.template.spec?.initContainers?.[0];
+    const value = fetch?.env?.find((e) => e.name === "DROPBUILD_PINNED_DOCKERFILE")?.value ?? "";
+    expect(value).toBe("FROM busybox:1.35@sha256:abc\nRUN echo $$(AWS_REGION) $$$$ $${HOME}\n");
+    // Kubernetes' expansion: $$ → $, and $(NAME) of a defined variable → its value (none is left unescaped).
+    expect(value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m) => (m === "$$" ? "$" : "EXPANDED"))).toBe(pinned);
+    expect(fetch?.args?.[0]).toContain(`printf '%s' "$DROPBUILD_PINNED_DOCKERFILE" > /workspace/builds/`);
+    const kaniko = job.spec?.template.spec?.containers[0];
+    expect(kaniko?.args).toContain(`--dockerfile=/workspace/builds/${request.buildId}/Dockerfile.pinned`);
+  });
+
+  it("is absent without pins: kaniko reads the context's own Dockerfile", () => {
+    const job = renderJob(request, settings);
+    expect(job.spec?.template.spec?.initContainers?.[0]?.env?.map((e) => e.name)).not.toContain(
+      "DROPBUILD_PINNED_DOCKERFILE",
+    );
+  });
+});
+
 describe("labelValue", () => {
   it.each([
     ["team/api", "team.api"],

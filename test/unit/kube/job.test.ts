@@ -199,6 +199,7 @@ describe("renderJob", () => {
 });
 
 describe("the pinned Dockerfile", () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile variable, as a Dockerfile writes it
   const pinned = "FROM busybox:1.35@sha256:abc\nRUN echo $(AWS_REGION) $$ ${HOME}\n";
 
   it("travels to the fetch step with every $ doubled, which Kubernetes turns back into the text as recorded", () => {

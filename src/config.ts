@@ -60,6 +60,7 @@ const Env = z
     WORKSPACE_PVC: withDefault("dropbuild-workspace"),
     REGISTRY_SECRET: optionalText(),
     KANIKO_CACHE_REPO: optionalText(),
+    BASE_IMAGE_CACHE: bool,
     BUILD_BACKOFF_LIMIT: int(0, 3),
     BUILD_DEADLINE_SECONDS: int(1, 3600),
     BUILD_TTL_SECONDS: int(60, 86_400),
@@ -139,6 +140,8 @@ function toConfig(env: z.infer<typeof Env>) {
     /** The AWS endpoint build pods use, when they see the emulator at another address than the functions. */
     buildAwsEndpoint: env.BUILD_AWS_ENDPOINT_URL ?? env.AWS_ENDPOINT_URL,
     cacheRepo: env.KANIKO_CACHE_REPO,
+    /** The workspace directory of the shared base-image cache, when BASE_IMAGE_CACHE=true. */
+    baseImageCache: env.BASE_IMAGE_CACHE ? "cache/base-images" : undefined,
     backoffLimit: env.BUILD_BACKOFF_LIMIT,
     deadlineSeconds: env.BUILD_DEADLINE_SECONDS,
     ttlSecondsAfterFinished: env.BUILD_TTL_SECONDS,

@@ -78,6 +78,7 @@ export function jobSettings(config: Config): JobSettings {
     registryMirror: config.registryMirror,
     registryCaConfigMap: config.registryCaConfigMap,
     cacheRepo: config.cacheRepo,
+    baseImageCache: config.baseImageCache,
     backoffLimit: config.backoffLimit,
     deadlineSeconds: config.deadlineSeconds,
     ttlSecondsAfterFinished: config.ttlSecondsAfterFinished,

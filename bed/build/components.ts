@@ -230,16 +230,19 @@ function unpackKanikoSource(versions: Versions): (src: string) => Promise<void> 
 const KANIKO_GO_ENV = { CGO_ENABLED: "0", GOFLAGS: "-mod=vendor -buildvcs=false", GOPROXY: "off" };
 
 /**
- * kaniko's executor, built offline from that archive with its vendor/
- * directory, like the upstream image (static, version stamped).
+ * kaniko's executor and warmer, built offline from that archive with its
+ * vendor/ directory, like the upstream image (static, version stamped).
  */
 export function kanikoBuild(versions: Versions): GoModuleBuild {
   const version = versions.kaniko;
   return {
-    key: `kaniko-${version}`,
-    label: `kaniko ${version} executor`,
+    key: `kaniko-${version}-executor-warmer`,
+    label: `kaniko ${version} executor and warmer`,
     unpack: unpackKanikoSource(versions),
-    binaries: [{ name: "executor", pkg: "./cmd/executor" }],
+    binaries: [
+      { name: "executor", pkg: "./cmd/executor" },
+      { name: "warmer", pkg: "./cmd/warmer" },
+    ],
     ldflags: `-s -w -X github.com/osscontainertools/kaniko/pkg/version.version=${version}`,
     env: KANIKO_GO_ENV,
   };

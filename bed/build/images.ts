@@ -13,7 +13,7 @@ export interface ImageInputs {
   /** The distribution registry binary, run as a scratch registry while assembling. */
   registry: string;
   crane: string;
-  kaniko: { executor: string; version: string; nsswitchConf: string };
+  kaniko: { executor: string; warmer: string; version: string; nsswitchConf: string };
   pause: string;
   /** Statically linked busybox and its Debian package version (e.g. `1:1.35.0-4+deb12u1+b1`). */
   busybox: { binary: string; debianVersion: string };
@@ -188,6 +188,8 @@ async function kanikoLayer(inputs: ImageInputs, dir: string): Promise<void> {
   await mkdir(join(dir, "etc"));
   await mkdir(join(dir, "workspace"));
   await copyFile(inputs.kaniko.executor, join(kaniko, "executor"));
+  // The shared base-image cache is filled by kaniko's warmer, as the upstream image ships it.
+  await copyFile(inputs.kaniko.warmer, join(kaniko, "warmer"));
   await copyFile(inputs.caCertificates, join(kaniko, "ssl", "certs", "ca-certificates.crt"));
   await copyFile(inputs.kaniko.nsswitchConf, join(dir, "etc", "nsswitch.conf"));
   // world-writable so kaniko can also run as a non-root user

@@ -28,7 +28,7 @@ export interface NodeGoBinaries {
   registry: string;
   crane: string;
   pause: string;
-  kaniko: { executor: string; nsswitchConf: string };
+  kaniko: { executor: string; warmer: string; nsswitchConf: string };
 }
 
 /**
@@ -57,6 +57,7 @@ export async function ensureNodeGoBinaries(
     pause: pause.pause as string,
     kaniko: {
       executor: kaniko.executor as string,
+      warmer: kaniko.warmer as string,
       // the upstream image ships it from the source tree's files/
       nsswitchConf: join(goBuildSourceDir(kanikoModule, cache), "files", "nsswitch.conf"),
     },

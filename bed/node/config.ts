@@ -165,7 +165,8 @@ export function registryConfig(options: {
   if (options.tls) http.tls = { certificate: options.tls.cert, key: options.tls.key };
   return stringify({
     version: 0.1,
-    log: { level: "warn", accesslog: { disabled: true } },
+    // The access log is kept: it is how a test shows which blobs a build pulled (the base-image cache).
+    log: { level: "warn", accesslog: { disabled: false } },
     storage: { filesystem: { rootdirectory: options.storageDir }, delete: { enabled: true } },
     http,
     ...(options.htpasswd ? { auth: { htpasswd: { realm: "dropbuild-bed", path: options.htpasswd } } } : {}),

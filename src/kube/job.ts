@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { V1Container, V1Job, V1PodSpec, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { SourceObject } from "../build/identity.js";
 import { contextFormat } from "../build/key.js";
@@ -63,6 +64,11 @@ export interface JobSettings {
   /** ConfigMap holding `ca.crt`, trusted by kaniko for the registry and the mirror. */
   registryCaConfigMap?: string;
   cacheRepo?: string;
+  /**
+   * Base images are read from (and warmed into) this directory of the
+   * workspace, shared by every node: kaniko's --cache-dir. Absent: off.
+   */
+  baseImageCache?: string;
   backoffLimit: number;
   deadlineSeconds: number;
   ttlSecondsAfterFinished: number;
@@ -352,6 +358,86 @@ function unpackContainer(
   };
 }
 
+/** How kaniko and its warmer reach registries: the mirror, and the CA for the registry and the mirror. */
+function registryFlags(settings: JobSettings): string[] {
+  const flags: string[] = [];
+  if (settings.registryMirror) flags.push(`--registry-mirror=${settings.registryMirror}`);
+  if (settings.registryCaConfigMap) {
+    const hosts = new Set([settings.registry, settings.registryMirror].map((r) => r?.split("/")[0]).filter(Boolean));
+    for (const host of hosts) flags.push(`--registry-certificate=${host}=${REGISTRY_CA_DIR}/ca.crt`);
+  }
+  return flags;
+}
+
+const baseImageCacheDir = (settings: JobSettings) => `${WORKSPACE_MOUNT}/${settings.baseImageCache}`;
+
+/**
+ * kaniko's caches. KANIKO_CACHE_REPO: layers in a registry (--cache). The
+ * base-image cache: --cache-dir on the workspace, which kaniko reads only
+ * with --cache on; without a cache repository, layer caching stays off.
+ */
+function cacheFlags(settings: JobSettings): string[] {
+  const flags: string[] = [];
+  if (settings.cacheRepo) flags.push("--cache=true", `--cache-repo=${settings.cacheRepo}`);
+  if (settings.baseImageCache) {
+    if (!settings.cacheRepo) flags.push("--cache=true", "--cache-run-layers=false", "--cache-copy-layers=false");
+    flags.push(`--cache-dir=${baseImageCacheDir(settings)}`);
+  }
+  return flags;
+}
+
+/** Who warms the base-image cache: not a build, so the reconciler's build selector never matches it. */
+export const WARMER_MANAGER = "dropbuild-warmer";
+
+/**
+ * A Job that fetches base images (pinned by digest) into the workspace's
+ * base-image cache with kaniko's warmer, so later builds on any node read
+ * them there instead of the registry. One per set of images (the name is
+ * their hash): creating it again while it exists is a no-op.
+ */
+export function renderWarmJob(images: string[], settings: JobSettings): V1Job | undefined {
+  if (!settings.baseImageCache || images.length === 0) return undefined;
+  const sorted = [...new Set(images)].sort();
+  const name = `dropbuild-warm-${createHash("sha256").update(sorted.join("\n")).digest("hex").slice(0, 16)}`;
+  const { volumes, kanikoMounts } = jobVolumes(settings);
+  const labels = { [LABELS.managedBy]: WARMER_MANAGER, [LABELS.deployment]: labelValue(settings.deployment) };
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name, namespace: settings.namespace, labels },
+    spec: {
+      backoffLimit: 1,
+      activeDeadlineSeconds: 900,
+      ttlSecondsAfterFinished: 600,
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: "Never",
+          serviceAccountName: settings.builderServiceAccount,
+          automountServiceAccountToken: false,
+          securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+          containers: [
+            {
+              name: "warmer",
+              image: settings.images.kaniko,
+              command: ["/kaniko/warmer"],
+              args: [
+                `--cache-dir=${baseImageCacheDir(settings)}`,
+                ...sorted.map((image) => `--image=${image}`),
+                ...registryFlags(settings),
+                "--log-format=text",
+              ],
+              volumeMounts: kanikoMounts,
+              resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+            },
+          ],
+          volumes,
+        },
+      },
+    },
+  };
+}
+
 function kanikoContainer(
   spec: BuildSpec,
   context: ContextPlan["kaniko"],
@@ -368,12 +454,8 @@ function kanikoContainer(
     if (!SIMULATION_ARG_NAMES.has(name)) args.push(`--build-arg=${name}=${value}`);
   }
   if (spec.target) args.push(`--target=${spec.target}`);
-  if (settings.registryMirror) args.push(`--registry-mirror=${settings.registryMirror}`);
-  if (settings.registryCaConfigMap) {
-    const hosts = new Set([settings.registry, settings.registryMirror].map((r) => r?.split("/")[0]).filter(Boolean));
-    for (const host of hosts) args.push(`--registry-certificate=${host}=${REGISTRY_CA_DIR}/ca.crt`);
-  }
-  if (settings.cacheRepo) args.push("--cache=true", `--cache-repo=${settings.cacheRepo}`);
+  args.push(...registryFlags(settings));
+  args.push(...cacheFlags(settings));
   return {
     name: KANIKO_CONTAINER,
     image: settings.images.kaniko,

@@ -2,6 +2,7 @@ import { buildCost } from "../build/cost.js";
 import { type BuildRecord, STATUS_RANK } from "../build/record.js";
 import { publishClaimed, publishOutcome } from "../builds/publish-outcome.js";
 import type { WireJob, WirePod } from "../kube/wire.js";
+import { renderWarmJob } from "../kube/job.js";
 import { archiveLogs } from "./archive-logs.js";
 import type { ReconcileDeps, ReconcileReport } from "./deps.js";
 import { type Decision, decide } from "./lifecycle.js";
@@ -102,7 +103,27 @@ async function recordOutcome(
   report.recordsUpdated += 1;
   await publishClaimed({ ...record, ...changes, status, statusRank: STATUS_RANK[status] }, deps);
   await releaseToCleanup(job, deps, report);
+  if (status === "SUCCEEDED") await warmBaseImages(record, deps);
   return true;
+}
+
+/**
+ * After a success, have its base images (by the digests it was built from)
+ * fetched into the workspace's shared cache, for the next build on them on
+ * any node. Best effort: the outcome is recorded already, and a build that
+ * finds no cached image pulls it from the registry as before.
+ */
+async function warmBaseImages(record: BuildRecord, deps: ReconcileDeps): Promise<void> {
+  const images = (record.provenance?.stages ?? []).flatMap((stage) =>
+    stage.kind === "image" && stage.image && stage.digest ? [`${stage.image.split("@")[0]}@${stage.digest}`] : [],
+  );
+  const job = renderWarmJob(images, deps.settings.job);
+  if (!job) return;
+  try {
+    await deps.cluster.createJob(job);
+  } catch {
+    // A cache left cold costs the next build a pull, nothing more.
+  }
 }
 
 /** A succeeded build's provenance gains the digests the registry serves for its destinations. */

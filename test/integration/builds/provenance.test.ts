@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Dockerfile variables, written as a Dockerfile has them
 import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RealNodeInfo } from "../../../bed/node/node.js";
@@ -11,7 +12,7 @@ import { S3ContextCatalog } from "../../../src/rebuild/catalog.js";
 import { createRebuildHandler } from "../../../src/rebuild/handler.js";
 import type { NightlyReport } from "../../../src/rebuild/rebuild.js";
 import { createTriggerHandler } from "../../../src/trigger/handler.js";
-import { bed } from "../../support/bed.js";
+import { admin, bed, eventually } from "../../support/bed.js";
 import { reconcileUntil, submitContext } from "../../support/builds.js";
 import { deployOnBed } from "../../support/deployment.js";
 import { lacks } from "../../support/needs.js";
@@ -258,5 +259,85 @@ describe.skipIf(withoutNode)("nightly rebuilds of real builds: only what changed
     const again = (await handle(night)) as NightlyReport;
     expect(again.submitted.map((s) => s.outcome).sort()).toEqual(["duplicate", "duplicate", "unchanged"]);
     expect((await queryByRepository(env.config, repos.c)).filter((r) => r.status === "SKIPPED")).toHaveLength(1);
+  });
+});
+
+describe.skipIf(withoutNode)("the shared base-image cache on the workspace", () => {
+  let env: Deployment;
+  let node: RealNodeInfo;
+
+  beforeAll(async () => {
+    const info = bed().node;
+    if (!info) throw new Error("the bed has no real node");
+    node = info;
+    env = await deployOnBed({ real: true, env: { BUILD_BACKOFF_LIMIT: "1", BASE_IMAGE_CACHE: "true" } });
+  });
+
+  /** The registry's requests for the base's layers (blob GETs) logged after `from` bytes of its log. */
+  const blobPulls = (base: string, from: number) =>
+    readFileSync(node.logs.registry ?? "", "utf8")
+      .slice(from)
+      .split("\n")
+      .filter((line) => line.includes(`/v2/library/${base}/blobs/`) && /method=GET|"GET /.test(line));
+  const logSize = () => statSync(node.logs.registry ?? "").size;
+
+  it("warms a succeeded build's base into the workspace, and the next build on it pulls no base layer", async () => {
+    const base = `cache-base-${process.pid}`;
+    const host = node.registry.host;
+    await craneIn(node, (crane) => crane(["copy", `${host}/library/busybox:1.35`, `${host}/library/${base}:1`]));
+
+    const coldFrom = logSize();
+    const cold = await submitContext(
+      env,
+      `contexts/cache/one-${process.pid}/1.tar.gz`,
+      context({ Dockerfile: `FROM ${base}:1\nRUN echo one > /one\n` }),
+    );
+    const first = await reconcileUntil(env, cold, finished, 180_000);
+    expect(first.record.status, first.record.reason).toBe("SUCCEEDED");
+    expect(blobPulls(base, coldFrom).length, "the first build pulls the base from the registry").toBeGreaterThan(0);
+
+    // The reconciler asked for the base to be warmed: a warmer Job, which completes.
+    const { batch, core } = admin();
+    const warmerState = async () => {
+      const pods = await core.listNamespacedPod({
+        namespace: "dropbuild",
+        labelSelector: "app.kubernetes.io/managed-by=dropbuild-warmer",
+      });
+      const logs = await Promise.all(
+        pods.items.map((p) =>
+          core
+            .readNamespacedPodLog({ name: p.metadata?.name ?? "", namespace: "dropbuild" })
+            .catch((e: unknown) => String(e)),
+        ),
+      );
+      return JSON.stringify({ pods: pods.items.map((p) => [p.metadata?.name, p.status?.phase]), logs }).slice(0, 4000);
+    };
+    await eventually(
+      "the warmer Job complete",
+      async () => {
+        const jobs = await batch.listNamespacedJob({
+          namespace: "dropbuild",
+          labelSelector: "app.kubernetes.io/managed-by=dropbuild-warmer",
+        });
+        return jobs.items.find(
+          (j) => j.spec?.template.spec?.containers[0]?.args?.some((a) => a.includes(base)) && j.status?.succeeded,
+        );
+      },
+      60_000,
+    ).catch(async (error: unknown) => {
+      throw new Error(`${String(error)}; warmer: ${await warmerState()}`);
+    });
+
+    const warmFrom = logSize();
+    const warm = await submitContext(
+      env,
+      `contexts/cache/two-${process.pid}/1.tar.gz`,
+      context({ Dockerfile: `FROM ${base}:1\nRUN echo two > /two\n` }),
+    );
+    const second = await reconcileUntil(env, warm, finished, 180_000);
+    expect(second.record.status, second.record.reason).toBe("SUCCEEDED");
+    expect(blobPulls(base, warmFrom), "the second build reads the base from the workspace").toEqual([]);
+    const digest = second.record.provenance?.stages[0]?.digest ?? "";
+    expect(await env.reconcileDeps.logs.get(warm)).toContain(`Found ${digest} in local cache`);
   });
 });

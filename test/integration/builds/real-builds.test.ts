@@ -290,7 +290,7 @@ describe.skipIf(withoutNode)("real builds on the bed's node", () => {
     expect((await env.deps.store.get(id))?.status).toBe("CANCELLED");
   });
 
-  it("prunes workspace directories older than MAX_AGE_MINUTES with infra/k8s's CronJob, and keeps newer ones", async () => {
+  it("prunes workspace directories older than MAX_AGE_MINUTES with infra/k8s's CronJob, and keeps newer ones; bounds the base-image cache", async () => {
     const builds = join(bed().stateDir, "workspace", "builds");
     const old = join(builds, `old-${process.pid}`);
     const fresh = join(builds, `fresh-${process.pid}`);
@@ -298,14 +298,32 @@ describe.skipIf(withoutNode)("real builds on the bed's node", () => {
     mkdirSync(fresh, { recursive: true });
     const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
     utimesSync(old, twoDaysAgo, twoDaysAgo);
+    // A base-image cache (a directory of its own, so builds running meanwhile keep theirs): one entry past its
+    // age, and two fresh ones of 80 KB where only 100 KB may stay.
+    const cacheDir = `cache/prune-test-${process.pid}`;
+    const cache = join(bed().stateDir, "workspace", cacheDir);
+    const entry = (name: string, ageMs: number) => {
+      const path = join(cache, `${name}-${process.pid}`);
+      mkdirSync(path, { recursive: true });
+      writeFileSync(join(path, "blob"), Buffer.alloc(80 * 1024, 1));
+      const at = new Date(Date.now() - ageMs);
+      utimesSync(path, at, at);
+      return path;
+    };
+    const expired = entry("expired", 20 * 86_400_000);
+    const older = entry("older", 3_600_000);
+    const newer = entry("newer", 60_000);
     const { batch } = admin();
     const cron = await batch.readNamespacedCronJob({ name: "dropbuild-workspace-prune", namespace: "dropbuild" });
     const name = `prune-now-${process.pid}`;
-    // What `kubectl create job --from=cronjob/dropbuild-workspace-prune` does.
-    await batch.createNamespacedJob({
-      namespace: "dropbuild",
-      body: { metadata: { name }, spec: cron.spec?.jobTemplate.spec },
-    });
+    const spec = structuredClone(cron.spec?.jobTemplate.spec);
+    const prune = spec?.template.spec?.containers[0];
+    for (const variable of prune?.env ?? []) {
+      if (variable.name === "BASE_IMAGE_CACHE_MAX_KB") variable.value = "100";
+      if (variable.name === "BASE_IMAGE_CACHE_DIR") variable.value = `/workspace/${cacheDir}`;
+    }
+    // What `kubectl create job --from=cronjob/dropbuild-workspace-prune` does (with a small cache bound).
+    await batch.createNamespacedJob({ namespace: "dropbuild", body: { metadata: { name }, spec } });
     await eventually(
       "the prune Job complete",
       async () => {
@@ -317,6 +335,8 @@ describe.skipIf(withoutNode)("real builds on the bed's node", () => {
     expect(existsSync(old)).toBe(false);
     expect(existsSync(fresh)).toBe(true);
     rmSync(fresh, { recursive: true, force: true });
+    expect([existsSync(expired), existsSync(older), existsSync(newer)]).toEqual([false, false, true]);
+    rmSync(cache, { recursive: true, force: true });
   });
 
   it("retries a build whose pod is killed mid-build, and the retry pushes", async () => {

@@ -60,7 +60,7 @@ describe("bedImageNames", () => {
     const inputs: ImageInputs = {
       registry: "/c/registry",
       crane: "/c/crane",
-      kaniko: { executor: "/c/executor", version: "v1.28.3", nsswitchConf: "/c/nsswitch.conf" },
+      kaniko: { executor: "/c/executor", warmer: "/c/warmer", version: "v1.28.3", nsswitchConf: "/c/nsswitch.conf" },
       pause: "/c/pause",
       busybox: { binary: "/bin/busybox", debianVersion: "1:1.35.0-4+deb12u1+b1" },
       staging: { layer: "/c/layer.tar", awscliVersion: "1.46.3" },

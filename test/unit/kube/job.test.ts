@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type JobSettings, labelValue, renderJob } from "../../../src/kube/job.js";
+import { type JobSettings, labelValue, renderJob, renderWarmJob } from "../../../src/kube/job.js";
 
 const settings: JobSettings = {
   namespace: "dropbuild",
@@ -219,6 +219,46 @@ describe("the pinned Dockerfile", () => {
     expect(job.spec?.template.spec?.initContainers?.[0]?.env?.map((e) => e.name)).not.toContain(
       "DROPBUILD_PINNED_DOCKERFILE",
     );
+  });
+});
+
+describe("the shared base-image cache", () => {
+  const cached = { ...settings, baseImageCache: "cache/base-images" };
+
+  it("has kaniko read base images from the workspace, with layer caching left off", () => {
+    const args = renderJob(request, cached).spec?.template.spec?.containers[0]?.args ?? [];
+    expect(args).toEqual(
+      expect.arrayContaining([
+        "--cache=true",
+        "--cache-run-layers=false",
+        "--cache-copy-layers=false",
+        "--cache-dir=/workspace/cache/base-images",
+      ]),
+    );
+    expect(renderJob(request, settings).spec?.template.spec?.containers[0]?.args).not.toContain("--cache=true");
+  });
+
+  it("keeps layer caching with KANIKO_CACHE_REPO", () => {
+    const args = renderJob(request, { ...cached, cacheRepo: "r/cache" }).spec?.template.spec?.containers[0]?.args ?? [];
+    expect(args).toEqual(expect.arrayContaining(["--cache-repo=r/cache", "--cache-dir=/workspace/cache/base-images"]));
+    expect(args).not.toContain("--cache-run-layers=false");
+  });
+
+  it("warms pinned images with kaniko's warmer in a Job named by the images, which the build selector never matches", () => {
+    const images = [`docker.io/library/b:1@sha256:${"b".repeat(64)}`, `docker.io/library/a:1@sha256:${"a".repeat(64)}`];
+    const job = renderWarmJob(images, cached);
+    expect(job?.metadata?.name).toBe(renderWarmJob([...images].reverse(), cached)?.metadata?.name);
+    expect(job?.metadata?.name).toMatch(/^dropbuild-warm-[0-9a-f]{16}$/);
+    expect(job?.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("dropbuild-warmer");
+    const container = job?.spec?.template.spec?.containers[0];
+    expect(container?.command).toEqual(["/kaniko/warmer"]);
+    expect(container?.args?.slice(0, 3)).toEqual([
+      "--cache-dir=/workspace/cache/base-images",
+      `--image=${images[1]}`,
+      `--image=${images[0]}`,
+    ]);
+    expect(renderWarmJob(images, settings)).toBeUndefined();
+    expect(renderWarmJob([], cached)).toBeUndefined();
   });
 });
 

@@ -1,8 +1,8 @@
 import { buildCost } from "../build/cost.js";
 import { type BuildRecord, STATUS_RANK } from "../build/record.js";
 import { publishClaimed, publishOutcome } from "../builds/publish-outcome.js";
-import type { WireJob, WirePod } from "../kube/wire.js";
 import { renderWarmJob } from "../kube/job.js";
+import type { WireJob, WirePod } from "../kube/wire.js";
 import { archiveLogs } from "./archive-logs.js";
 import type { ReconcileDeps, ReconcileReport } from "./deps.js";
 import { type Decision, decide } from "./lifecycle.js";

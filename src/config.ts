@@ -1,5 +1,6 @@
 // zod/mini: the same validation in a few KB of bundle (the classic API is ~450 KB minified).
 import * as z from "zod/mini";
+import { QUANTITY } from "./build/cost.js";
 
 /**
  * Configuration, read from the environment once at start-up and validated.
@@ -12,10 +13,7 @@ const text = (min = 1) => z.string().check(z.minLength(min));
 const optionalText = () => z.optional(text());
 const withDefault = (value: string) => z._default(text(), value);
 const quantity = (value: string) =>
-  z._default(
-    z.string().check(z.regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, "a Kubernetes quantity such as 500m or 2Gi")),
-    value,
-  );
+  z._default(z.string().check(z.regex(QUANTITY, "a Kubernetes quantity such as 500m or 2Gi")), value);
 const bool = z._default(
   z.pipe(
     z.enum(["true", "false"]),

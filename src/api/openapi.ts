@@ -13,6 +13,8 @@ import { BUILD_ID } from "./router.js";
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const time = { type: "string", format: "date-time" } as const;
 const text = { type: "string" } as const;
+const sha256Hex = { type: "string", pattern: "^[0-9a-f]{64}$" } as const;
+const digest = { type: "string", pattern: "^sha256:[0-9a-f]{64}$" } as const;
 const jsonBody = (schema: object, description: string) => ({
   description,
   content: { "application/json": { schema } },
@@ -107,7 +109,7 @@ const Build = {
     durationSeconds: { type: "number", minimum: 0 },
     attempts: { type: "integer", minimum: 0 },
     reason: text,
-    digest: { type: "string", pattern: "^sha256:[0-9a-f]{64}$" },
+    digest,
     logLocation: text,
     logNote: text,
     queuePosition: { type: "integer", minimum: 1 },
@@ -116,9 +118,6 @@ const Build = {
     expiresAt: { type: "integer", description: "Epoch seconds; the table's TTL deletes the record then." },
   },
 } as const;
-
-const sha256Hex = { type: "string", pattern: "^[0-9a-f]{64}$" } as const;
-const digest = { type: "string", pattern: "^sha256:[0-9a-f]{64}$" } as const;
 
 /** What went into a build and what came out (src/build/provenance.ts). */
 const Provenance = {

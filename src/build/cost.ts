@@ -37,9 +37,12 @@ const SUFFIX: Record<string, number> = {
   Ti: 1024 ** 4,
 };
 
+/** The Kubernetes quantities dropbuild accepts (BUILD_CPU_REQUEST and the like): a number and a suffix. */
+export const QUANTITY = /^(\d+(?:\.\d+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
+
 /** A Kubernetes quantity as a number ("250m" → 0.25, "2Gi" → 2147483648); NaN when it is not one. */
 export function quantityValue(quantity: string): number {
-  const match = /^(\d+(?:\.\d+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(quantity.trim());
+  const match = QUANTITY.exec(quantity.trim());
   if (!match) return Number.NaN;
   return Number(match[1]) * (SUFFIX[match[2] ?? ""] ?? Number.NaN);
 }

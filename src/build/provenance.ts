@@ -31,6 +31,13 @@ export interface Provenance {
   outputs?: { destination: string; digest?: string; note?: string }[];
 }
 
+/** The image a stage was built from, as a reference pinned by its digest; undefined for stages and scratch. */
+export function pinnedImage(stage: StageProvenance): string | undefined {
+  if (stage.kind !== "image" || !stage.image || !stage.digest) return undefined;
+  const ref = parseImageReference(stage.image);
+  return ref.ok ? formatReference({ ...ref.value, digest: stage.digest }) : undefined;
+}
+
 export interface PinnedBuild {
   stages: StageProvenance[];
   /** The Dockerfile with every registry image pinned by digest; what kaniko builds from. Absent when nothing was resolved. */

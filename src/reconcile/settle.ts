@@ -1,4 +1,5 @@
 import { buildCost } from "../build/cost.js";
+import { pinnedImage } from "../build/provenance.js";
 import { type BuildRecord, STATUS_RANK } from "../build/record.js";
 import { publishClaimed, publishOutcome } from "../builds/publish-outcome.js";
 import { renderWarmJob } from "../kube/job.js";
@@ -114,9 +115,7 @@ async function recordOutcome(
  * finds no cached image pulls it from the registry as before.
  */
 async function warmBaseImages(record: BuildRecord, deps: ReconcileDeps): Promise<void> {
-  const images = (record.provenance?.stages ?? []).flatMap((stage) =>
-    stage.kind === "image" && stage.image && stage.digest ? [`${stage.image.split("@")[0]}@${stage.digest}`] : [],
-  );
+  const images = (record.provenance?.stages ?? []).flatMap((stage) => pinnedImage(stage) ?? []);
   const job = renderWarmJob(images, deps.settings.job);
   if (!job) return;
   try {

@@ -1,5 +1,6 @@
 import { type ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
 import {
+  loginFromBasic,
   loginsFromDockerConfig,
   type ManifestDigests,
   RegistryClient,
@@ -59,8 +60,11 @@ export class ClusterRegistryAccess implements ManifestDigests {
       );
     }
     if (!this.client || this.now() - this.client.made > REFRESH_MS) {
+      const replaced = this.client?.client;
       const client = this.load();
       this.client = { made: this.now(), client };
+      // The replaced client's pool closes once the new one is ready (a request on it may still be under way).
+      client.then(() => replaced?.then((old) => old.close())).catch(() => {});
       client.catch(() => {
         if (this.client?.client === client) this.client = undefined;
       });
@@ -100,11 +104,9 @@ export function ecrLogins(makeClient: (region: string) => ECRClient): EcrLogins 
     if (cached && cached.until > Date.now()) return cached.login;
     const answer = await makeClient(region).send(new GetAuthorizationTokenCommand({ registryIds: [account] }));
     const data = answer.authorizationData?.[0];
-    if (!data?.authorizationToken) return undefined;
-    const decoded = Buffer.from(data.authorizationToken, "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    const login = { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-    const expires = data.expiresAt ? new Date(data.expiresAt).getTime() : Date.now() + 3600_000;
+    const login = data?.authorizationToken ? loginFromBasic(data.authorizationToken) : undefined;
+    if (!login) return undefined;
+    const expires = data?.expiresAt ? new Date(data.expiresAt).getTime() : Date.now() + 3600_000;
     tokens.set(host, { login, until: expires - 10 * 60_000 });
     return login;
   };

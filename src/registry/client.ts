@@ -65,6 +65,11 @@ export class RegistryClient implements ManifestDigests {
     this.agent = new Agent({ keepAlive: true, maxSockets: 8, ca: access.ca ? [access.ca] : undefined });
   }
 
+  /** Close the keep-alive connections (a refreshed login or CA replaces this client). */
+  close(): void {
+    this.agent.destroy();
+  }
+
   async digestOf(ref: ImageReference): Promise<string | undefined> {
     const host = apiHost(ref.registry);
     const path = `/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag ?? "latest"}`;
@@ -156,6 +161,13 @@ export class RegistryClient implements ManifestDigests {
   }
 }
 
+/** A login from base64 `user:password` (a docker config's `auth`, an ECR token); undefined when it is not one. */
+export function loginFromBasic(encoded: string): RegistryLogin | undefined {
+  const decoded = Buffer.from(encoded, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  return colon > 0 ? { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) } : undefined;
+}
+
 /** Logins from a docker config.json (`auths`: `auth` as base64 user:password, or username and password). */
 export function loginsFromDockerConfig(json: string): (host: string) => RegistryLogin | undefined {
   const parsed = JSON.parse(json) as {
@@ -168,9 +180,8 @@ export function loginsFromDockerConfig(json: string): (host: string) => Registry
     if (entry.username !== undefined && entry.password !== undefined) {
       logins.set(name, { username: entry.username, password: entry.password });
     } else if (entry.auth) {
-      const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
-      const colon = decoded.indexOf(":");
-      if (colon > 0) logins.set(name, { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) });
+      const login = loginFromBasic(entry.auth);
+      if (login) logins.set(name, login);
     }
   }
   return (host) => logins.get(host);

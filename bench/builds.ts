@@ -33,13 +33,13 @@ const RECONCILE_EVERY_MS = 2000;
 /** Quiet time after each build (and its record), so each build starts on a settled node. */
 const SETTLE_MS = 3000;
 const BUILD_TIMEOUT_MS = 300_000;
-const NAMESPACE = "dropbuild";
+export const NAMESPACE = "dropbuild";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ms = (iso: string | undefined) => (iso ? new Date(iso).getTime() : Number.NaN);
 
 /** One build's moments: client-clock ms unless named as API (whole-second) times. */
-interface Sample {
+export interface Sample {
   /** Upload start (dropbuild) or Job create request start (seed). */
   startedAt: number;
   sighting: Sighting;
@@ -51,9 +51,13 @@ interface Sample {
   recordedAt?: number;
 }
 
-/** A real-build deployment on the bed, run as the local runtime runs it: the trigger on S3 notifications, the reconciler every 2 s. */
-async function realDeployment(bed: BedInfo, node: RealNodeInfo) {
-  const deployment = await benchDeployment(bed, { ...realBuildEnvironment(node), MAX_CONCURRENT_BUILDS: "0" });
+/**
+ * A real-build deployment on the bed, run as the local runtime runs it: the
+ * trigger on S3 notifications, the reconciler every 2 s; `env` adds to the
+ * bed's real-build configuration.
+ */
+export async function realDeployment(bed: BedInfo, node: RealNodeInfo, env: Record<string, string> = {}) {
+  const deployment = await benchDeployment(bed, { ...realBuildEnvironment(node), MAX_CONCURRENT_BUILDS: "0", ...env });
   await applyRealBuildObjects(bed.kubectl, bed.kubeconfigs.admin, node, NAMESPACE);
   const aws = adminAws(bed);
   const log = (name: string) => fileLogger(`bench-${name}`, join(bed.stateDir, "logs", `bench-${name}.log`));
@@ -78,7 +82,7 @@ async function realDeployment(bed: BedInfo, node: RealNodeInfo) {
   };
 }
 
-type RealDeployment = Awaited<ReturnType<typeof realDeployment>>;
+export type RealDeployment = Awaited<ReturnType<typeof realDeployment>>;
 
 /**
  * The seed's Job: what a person writes by hand for kaniko. One container, the
@@ -145,13 +149,13 @@ async function stageSeedContext(bed: BedInfo, archive: Buffer): Promise<void> {
   await rm(file);
 }
 
-function adminClients(bed: BedInfo) {
+export function adminClients(bed: BedInfo) {
   const kc = new KubeConfig();
   kc.loadFromFile(bed.kubeconfigs.admin);
   return { batch: kc.makeApiClient(BatchV1Api), core: kc.makeApiClient(CoreV1Api) };
 }
 
-type Clients = ReturnType<typeof adminClients>;
+export type Clients = ReturnType<typeof adminClients>;
 
 const stateTimes = (status: ContainerStatus | undefined) => status?.state?.terminated;
 
@@ -200,18 +204,23 @@ async function seedBuild(
   return { startedAt, sighting, ...(await finalPod(clients, name, sighting)) };
 }
 
+/** One dropbuild build of the bench's context: see recordedBuild. */
+const dropbuildBuild = (deployment: RealDeployment, clients: Clients, watch: BuildWatch, tag: string, pause: string) =>
+  recordedBuild(deployment, clients, watch, `contexts/bench/dropbuild/${tag}.tar.gz`, gzip(sampleContext(DOCKERFILE)), {
+    PAUSE: pause,
+  });
+
 /** One dropbuild build: upload, then the trigger and the reconciler do the rest; wait for Complete, then the record. */
-async function dropbuildBuild(
+export async function recordedBuild(
   deployment: RealDeployment,
   clients: Clients,
   watch: BuildWatch,
-  tag: string,
-  pause: string,
-) {
-  const archive = gzip(sampleContext(DOCKERFILE));
+  key: string,
+  archive: Buffer,
+  buildArgs: Record<string, string>,
+): Promise<Sample & { id: string; jobName: string }> {
   const startedAt = Date.now();
-  const key = `contexts/bench/dropbuild/${tag}.tar.gz`;
-  const { id, jobName } = await deployment.upload(key, archive, { PAUSE: pause });
+  const { id, jobName } = await deployment.upload(key, archive, buildArgs);
   const sighting = await finished(watch, jobName);
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -224,7 +233,7 @@ async function dropbuildBuild(
     await sleep(100);
   }
   const recordedAt = Date.now();
-  return { startedAt, sighting, recordedAt, ...(await finalPod(clients, jobName, sighting)) };
+  return { id, jobName, startedAt, sighting, recordedAt, ...(await finalPod(clients, jobName, sighting)) };
 }
 
 export interface Segment {

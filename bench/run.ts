@@ -7,12 +7,13 @@
  *   BENCH_RECONCILE_SIZES=1000 npm run bench -- reconcile
  *   BENCH_E2E_UPLOADS=300 npm run bench -- e2e
  *   BENCH_BUILDS=3 npm run bench -- builds
+ *   BENCH_CACHE_BUILDS=3 BENCH_CACHE_RATES=0,1000,200 npm run bench -- cache   (Mbit/s on the bed's bridge; 0 = no limit)
  *   BENCH_RELEASE_UPLOADS=24 npm run bench -- release   (about 9 minutes: once a minute is the schedule)
  *   BENCH_INSPECTION_SIZES=1,6,25 npm run bench -- inspection   (compressed MB; no bed)
  *
- * Only "builds" uses the bed's real node (kubelet, containerd, kaniko; root),
- * on a bed of its own, started once no other bed holds the host's one real
- * node. The other figures run on kwok alone.
+ * Only "builds" and "cache" use the bed's real node (kubelet, containerd,
+ * kaniko; root), on a bed of their own, started once no other bed holds the
+ * host's one real node. The other figures run on kwok alone.
  */
 
 import { readFile, writeFile } from "node:fs/promises";
@@ -21,6 +22,7 @@ import { join } from "node:path";
 import { stderrProgress } from "../bed/build/progress.js";
 import { repoRoot } from "../bed/paths.js";
 import { bedDown, bedUp } from "../bed/up.js";
+import { armMedians, baseCacheFigures, type CacheFigures } from "./base-cache.js";
 import { type BuildsFigures, realBuilds } from "./builds.js";
 import { coldStart } from "./cold-start.js";
 import { endToEnd } from "./end-to-end.js";
@@ -28,12 +30,13 @@ import { inspectionRows } from "./inspection.js";
 import { bedWithRealNode } from "./real-bed.js";
 import { reconcileScale } from "./reconcile-scale.js";
 import { type LatencyFigures, releaseLatency } from "./release-latency.js";
+import { median } from "./stats.js";
 import { latency, throughput } from "./throughput.js";
 
 const wanted = new Set(
   process.argv.slice(2).length
     ? process.argv.slice(2)
-    : ["coldstart", "throughput", "latency", "release", "reconcile", "e2e", "builds", "inspection"],
+    : ["coldstart", "throughput", "latency", "release", "reconcile", "e2e", "builds", "cache", "inspection"],
 );
 const sizes = (process.env.BENCH_RECONCILE_SIZES ?? "1000,10000").split(",").map(Number);
 const runAt = new Date().toISOString().slice(0, 16).replace("T", " ");
@@ -150,6 +153,7 @@ try {
   if (bed) await bedDown(stateDir);
 }
 if (wanted.has("builds")) await buildsFigure(Number(process.env.BENCH_BUILDS ?? 20));
+if (wanted.has("cache")) await cacheFigure();
 await writeResults(join(repoRoot, "bench", "results.md"));
 
 /** Upload → release and finish → outcome, with the reconcile function invoked once a minute. */
@@ -174,6 +178,35 @@ async function buildsFigure(builds: number): Promise<void> {
   } finally {
     await bedDown(buildsDir);
   }
+}
+
+/** Cold vs cached real builds on a bed with the real node, at each bandwidth limit on its bridge. */
+async function cacheFigure(): Promise<void> {
+  const dir = join(repoRoot, ".bed", "bench-cache");
+  const builds = Number(process.env.BENCH_CACHE_BUILDS ?? 3);
+  const ratesMbit = (process.env.BENCH_CACHE_RATES ?? "0,1000,200").split(",").map(Number);
+  const realBed = await bedWithRealNode(dir, stderrProgress);
+  try {
+    sayCache(await baseCacheFigures(realBed, { builds, ratesMbit }, stderrProgress));
+  } finally {
+    await bedDown(dir);
+  }
+}
+
+function sayCache(c: CacheFigures): void {
+  const s = (ms: number) => `${f(ms / 1000, 1)} s`;
+  const base = `base ${f(c.base.megabytes, 0)} MB in ${c.base.layers} layers (${c.base.files} files, incompressible)`;
+  for (const row of c.rows) {
+    const [off, cold, cached] = [armMedians(row, "off"), armMedians(row, "cold"), armMedians(row, "cached")];
+    const ratio = cold.completeMs / cached.completeMs;
+    const limit = row.rateMbit
+      ? `bridge limited to ${row.rateMbit} Mbit/s (stand-in for a remote registry)`
+      : "bridge unlimited (registry on this machine)";
+    say(
+      `| base-image cache, ${limit}: cold vs cached, same context, upload → Job Complete | cached p50 ${s(cached.completeMs)} vs cold ${s(cold.completeMs)} = ${f(ratio, 2)}× faster; cache off ${s(off.completeMs)}; kaniko ran ${s(cached.kanikoMs)} cached, ${s(cold.kanikoMs)} cold, ${s(off.kanikoMs)} off (whole seconds); warmer ran ${s(median(row.warmerMs))}, off the build's path; ${base}; ${c.builds} builds per arm | cached ≥ 2× faster | ${verdict(ratio >= 2)} |`,
+    );
+  }
+  process.stderr.write(`cache figure: ${f(c.seconds, 0)} s\n`);
 }
 
 function sayBuilds(b: BuildsFigures): void {

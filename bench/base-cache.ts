@@ -229,8 +229,9 @@ export async function baseCacheFigures(
   };
   // Both deployments run side by side (each reconciles only its own Jobs), so the arms alternate build by build.
   const off = await realDeployment(bed, node, { BASE_IMAGE_CACHE: "false" });
-  const on = await realDeployment(bed, node, { BASE_IMAGE_CACHE: "true" });
+  let on: RealDeployment | undefined;
   try {
+    on = await realDeployment(bed, node, { BASE_IMAGE_CACHE: "true" });
     await build(off, "warm-up");
     for (const row of rows) {
       await limitBridge(row.rateMbit);
@@ -244,7 +245,7 @@ export async function baseCacheFigures(
     }
   } finally {
     await limitBridge(0);
-    await Promise.all([watch.stop(), off.stop(), on.stop()]);
+    await Promise.all([watch.stop(), off.stop(), on?.stop()]);
   }
   return {
     rows,

@@ -159,10 +159,7 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
       template: {
         metadata: { labels: pod.labels, annotations: pod.annotations },
         spec: {
-          restartPolicy: "Never",
-          serviceAccountName: settings.builderServiceAccount,
-          automountServiceAccountToken: false,
-          securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+          ...builderPodBasics(settings),
           ...pod.placement,
           initContainers: [
             fetchContainer(source, archive, buildDir, spec.pinnedDockerfile, settings, workspaceMount),
@@ -182,6 +179,20 @@ export function renderJob(request: JobRequest, settings: JobSettings): V1Job {
       },
     },
   };
+}
+
+/**
+ * What every pod that runs kaniko (a build, the warmer) is run as: never
+ * restarted in place, the builder's service account without its API token,
+ * the runtime's default seccomp profile.
+ */
+function builderPodBasics(settings: JobSettings) {
+  return {
+    restartPolicy: "Never",
+    serviceAccountName: settings.builderServiceAccount,
+    automountServiceAccountToken: false,
+    securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+  } satisfies Partial<V1PodSpec>;
 }
 
 /** The Job's labels: which build, repository and deployment it is, and Kueue's queue when Kueue admits it. */
@@ -412,10 +423,7 @@ export function renderWarmJob(images: string[], settings: JobSettings): V1Job | 
       template: {
         metadata: { labels },
         spec: {
-          restartPolicy: "Never",
-          serviceAccountName: settings.builderServiceAccount,
-          automountServiceAccountToken: false,
-          securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+          ...builderPodBasics(settings),
           containers: [
             {
               name: "warmer",

@@ -135,15 +135,9 @@ const arms = (): CacheRow["arms"] => ({
 const kanikoRan = (s: Sample) => (s.ran.kaniko?.finished ?? Number.NaN) - (s.ran.kaniko?.started ?? Number.NaN);
 const complete = (s: Sample) => (s.sighting.seenAt.complete ?? Number.NaN) - s.startedAt;
 
-/** The kaniko container's log of a finished build Job's pod, each line with the time the node saw it. */
-async function kanikoLog(clients: Clients, jobName: string): Promise<string> {
-  const pods = await clients.core.listNamespacedPod({
-    namespace: NAMESPACE,
-    labelSelector: `batch.kubernetes.io/job-name=${jobName}`,
-  });
-  const name = pods.items[0]?.metadata?.name ?? "";
-  return clients.core.readNamespacedPodLog({ name, namespace: NAMESPACE, container: "kaniko", timestamps: true });
-}
+/** The kaniko container's log of a finished build's pod, each line with the time the node saw it. */
+const kanikoLog = (clients: Clients, podName: string) =>
+  clients.core.readNamespacedPodLog({ name: podName, namespace: NAMESPACE, container: "kaniko", timestamps: true });
 
 const warmerSelector = `${LABELS.managedBy}=${WARMER_MANAGER}`;
 
@@ -211,7 +205,7 @@ export async function baseCacheFigures(
     n += 1;
     const key = `contexts/bench/cache/${arm}-${n}.tar.gz`;
     const sample = await recordedBuild(deployment, clients, watch, key, archive, {});
-    const log = await kanikoLog(clients, sample.jobName);
+    const log = await kanikoLog(clients, sample.podName);
     // Each build's log, to look into afterwards (the bed's directory lives until its next start).
     await mkdir(join(bed.stateDir, "cache-logs"), { recursive: true });
     await writeFile(join(bed.stateDir, "cache-logs", `${n}-${arm}-${row?.rateMbit ?? 0}.log`), log);

@@ -159,7 +159,7 @@ export type Clients = ReturnType<typeof adminClients>;
 
 const stateTimes = (status: ContainerStatus | undefined) => status?.state?.terminated;
 
-/** The Job's pod as it ended: the kaniko start, and when each container ran, from the API. */
+/** The Job's pod as it ended: its name, the kaniko start, and when each container ran, from the API. */
 async function finalPod(clients: Clients, jobName: string, sighting: Sighting) {
   const pods = await clients.core.listNamespacedPod({
     namespace: NAMESPACE,
@@ -175,7 +175,7 @@ async function finalPod(clients: Clients, jobName: string, sighting: Sighting) {
     }),
   );
   const kanikoStartedApi = ms(sighting.kanikoRunningStartedAt ?? stateTimes(kanikoStatus(pod))?.startedAt);
-  return { ran, kanikoStartedApi };
+  return { ran, kanikoStartedApi, podName: pod.metadata?.name ?? "" };
 }
 
 async function finished(watch: BuildWatch, jobName: string): Promise<Sighting> {
@@ -218,7 +218,7 @@ export async function recordedBuild(
   key: string,
   archive: Buffer,
   buildArgs: Record<string, string>,
-): Promise<Sample & { id: string; jobName: string }> {
+): Promise<Sample & { id: string; jobName: string; podName: string }> {
   const startedAt = Date.now();
   const { id, jobName } = await deployment.upload(key, archive, buildArgs);
   const sighting = await finished(watch, jobName);

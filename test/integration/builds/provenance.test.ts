@@ -7,6 +7,7 @@ import type { RealNodeInfo } from "../../../bed/node/node.js";
 import { craneIn, registryDigest } from "../../../bed/node/registry-client.js";
 import { buildIdFor } from "../../../src/build/identity.js";
 import type { BuildRecord } from "../../../src/build/record.js";
+import { LABELS, WARMER_MANAGER } from "../../../src/kube/job.js";
 import { createLogger } from "../../../src/log.js";
 import { S3ContextCatalog } from "../../../src/rebuild/catalog.js";
 import { createRebuildHandler } from "../../../src/rebuild/handler.js";
@@ -280,28 +281,35 @@ describe.skipIf(withoutNode)("the shared base-image cache on the workspace", () 
       .split("\n")
       .filter((line) => line.includes(`/v2/library/${base}/blobs/`) && /method=GET|"GET /.test(line));
   const logSize = () => statSync(node.logs.registry ?? "").size;
+  const warmerSelector = `${LABELS.managedBy}=${WARMER_MANAGER}`;
+
+  /** Build a context FROM `base` to success; its id and record, and the registry log's size when it was uploaded. */
+  const buildOn = async (base: string, name: string) => {
+    const logFrom = logSize();
+    const id = await submitContext(
+      env,
+      `contexts/cache/${name}-${process.pid}/1.tar.gz`,
+      context({ Dockerfile: `FROM ${base}:1\nRUN echo ${name} > /${name}\n` }),
+    );
+    const { record } = await reconcileUntil(env, id, finished, 180_000);
+    expect(record.status, record.reason).toBe("SUCCEEDED");
+    return { id, record, logFrom };
+  };
 
   it("warms a succeeded build's base into the workspace, and the next build on it pulls no base layer", async () => {
     const base = `cache-base-${process.pid}`;
     const host = node.registry.host;
     await craneIn(node, (crane) => crane(["copy", `${host}/library/busybox:1.35`, `${host}/library/${base}:1`]));
 
-    const coldFrom = logSize();
-    const cold = await submitContext(
-      env,
-      `contexts/cache/one-${process.pid}/1.tar.gz`,
-      context({ Dockerfile: `FROM ${base}:1\nRUN echo one > /one\n` }),
-    );
-    const first = await reconcileUntil(env, cold, finished, 180_000);
-    expect(first.record.status, first.record.reason).toBe("SUCCEEDED");
-    expect(blobPulls(base, coldFrom).length, "the first build pulls the base from the registry").toBeGreaterThan(0);
+    const cold = await buildOn(base, "one");
+    expect(blobPulls(base, cold.logFrom).length, "the first build pulls the base from the registry").toBeGreaterThan(0);
 
     // The reconciler asked for the base to be warmed: a warmer Job, which completes.
     const { batch, core } = admin();
     const warmerState = async () => {
       const pods = await core.listNamespacedPod({
         namespace: "dropbuild",
-        labelSelector: "app.kubernetes.io/managed-by=dropbuild-warmer",
+        labelSelector: warmerSelector,
       });
       const logs = await Promise.all(
         pods.items.map((p) =>
@@ -317,7 +325,7 @@ describe.skipIf(withoutNode)("the shared base-image cache on the workspace", () 
       async () => {
         const jobs = await batch.listNamespacedJob({
           namespace: "dropbuild",
-          labelSelector: "app.kubernetes.io/managed-by=dropbuild-warmer",
+          labelSelector: warmerSelector,
         });
         return jobs.items.find(
           (j) => j.spec?.template.spec?.containers[0]?.args?.some((a) => a.includes(base)) && j.status?.succeeded,
@@ -328,16 +336,9 @@ describe.skipIf(withoutNode)("the shared base-image cache on the workspace", () 
       throw new Error(`${String(error)}; warmer: ${await warmerState()}`);
     });
 
-    const warmFrom = logSize();
-    const warm = await submitContext(
-      env,
-      `contexts/cache/two-${process.pid}/1.tar.gz`,
-      context({ Dockerfile: `FROM ${base}:1\nRUN echo two > /two\n` }),
-    );
-    const second = await reconcileUntil(env, warm, finished, 180_000);
-    expect(second.record.status, second.record.reason).toBe("SUCCEEDED");
-    expect(blobPulls(base, warmFrom), "the second build reads the base from the workspace").toEqual([]);
-    const digest = second.record.provenance?.stages[0]?.digest ?? "";
-    expect(await env.reconcileDeps.logs.get(warm)).toContain(`Found ${digest} in local cache`);
+    const warm = await buildOn(base, "two");
+    expect(blobPulls(base, warm.logFrom), "the second build reads the base from the workspace").toEqual([]);
+    const digest = warm.record.provenance?.stages[0]?.digest ?? "";
+    expect(await env.reconcileDeps.logs.get(warm.id)).toContain(`Found ${digest} in local cache`);
   });
 });
